@@ -1,0 +1,146 @@
+"""Command line: parse arguments, run, map errors to one line and an exit code.
+
+Exit codes follow grep: 0 = appearances found and written, 1 = the person never
+appears (metadata.json still written), 2 = error, 128+N = stopped by signal N.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import FacecutError, Interrupted, UsageError
+from .presets import ACCURATE, SPEED
+
+EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _distance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="video_inference.py",
+        description="Find every moment a person's face is on screen and cut those moments "
+                    "into clips with their sound, plus metadata.json.",
+        epilog="Exit codes: 0 found, 1 not found (metadata still written), 2 error, "
+               "130/143 interrupted.")
+    parser.add_argument("--video", required=True, metavar="PATH", help="the video to search")
+    parser.add_argument("--reference", required=True, metavar="PATH",
+                        help="a photo of the person (the largest face in it is used)")
+    parser.add_argument("--interval", type=_positive_int, metavar="N",
+                        help=f"analyse every Nth frame (default {ACCURATE.interval}, "
+                             f"or {SPEED.interval} with --speed)")
+    parser.add_argument("--speed", action="store_true",
+                        help=f"faster preset: {SPEED.description} "
+                             f"(default preset: {ACCURATE.description})")
+    parser.add_argument("--num_processes", "--num-processes", type=_positive_int, default=4,
+                        metavar="P", help="worker processes (default 4, capped at the CPU count)")
+    parser.add_argument("--output", metavar="DIR",
+                        help="results folder (default Results/<video file name without extension>)")
+    parser.add_argument("--threshold", type=_distance, metavar="D",
+                        help="largest face distance that counts as a match "
+                             "(default per model: Dlib 0.6 Euclidean)")
+    parser.add_argument("--model", default="Dlib", metavar="NAME",
+                        help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512")
+    parser.add_argument("--detector", default="dlib", metavar="NAME",
+                        help="DeepFace detector, e.g. dlib (default, offline), opencv, retinaface")
+    parser.add_argument("--min-gap", "--min_gap", type=_seconds, default=Fraction(1, 2),
+                        metavar="SECONDS", help="merge appearances separated by less (default 0.5)")
+    parser.add_argument("--min-duration", "--min_duration", type=_seconds, default=Fraction(0),
+                        metavar="SECONDS", help="drop appearances shorter than this (default 0)")
+    parser.add_argument("--padding", type=_seconds, default=Fraction(0), metavar="SECONDS",
+                        help="context added before and after each clip, within the video (default 0)")
+    parser.add_argument("--copy", action="store_true",
+                        help="stream-copy clips: fast and lossless, but each clip starts on the "
+                             "keyframe at or before the appearance, not on its first frame")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace results already in the output folder (once the new ones are complete)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--debug", action="store_true",
+                        help="show a full traceback on errors")
+    return parser
+
+
+def _raise_on_signal(signum: int, _frame: Any) -> None:
+    from .media import ChildProcesses
+
+    ChildProcesses.kill_all()
+    raise Interrupted(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)  # exits 2 with usage on bad arguments
+    signal.signal(signal.SIGTERM, _raise_on_signal)
+    try:
+        return _main(arguments)
+    except KeyboardInterrupt:
+        _report(Interrupted(signal.SIGINT), arguments.debug)
+        return 128 + signal.SIGINT
+    except FacecutError as error:
+        _report(error, arguments.debug)
+        return error.exit_code
+
+
+def _report(error: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    print(f"error: {error}", file=sys.stderr)
+
+
+def _main(arguments: argparse.Namespace) -> int:
+    from .pipeline import Options, cpu_count, run
+
+    preset = SPEED if arguments.speed else ACCURATE
+    video = Path(arguments.video)
+    if not arguments.reference.strip():
+        raise UsageError("--reference is empty; give the path of a photo of the person")
+    output = Path(arguments.output) if arguments.output else Path("Results") / video.stem
+    options = Options(
+        video=arguments.video, reference=arguments.reference, output=output,
+        interval=arguments.interval or preset.interval, preset=preset,
+        processes=min(arguments.num_processes, cpu_count()), threshold=arguments.threshold,
+        model=arguments.model, detector=arguments.detector, min_gap=arguments.min_gap,
+        min_duration=arguments.min_duration, padding=arguments.padding, copy=arguments.copy,
+        overwrite=arguments.overwrite, show_bars=not arguments.quiet)
+    report = run(options)
+    if report.segments:
+        print(f"{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on screen; "
+              f"clips and metadata.json in {report.output}")
+    else:
+        print(f"the person was not found; metadata.json in {report.output}")
+    if report.clips_failed:
+        print(f"{report.clips_failed} clip(s) failed; see metadata.json", file=sys.stderr)
+    return report.exit_code

@@ -1,0 +1,289 @@
+"""The DeepFace edge: model weights, face detection, alignment and embeddings.
+
+Models are built once per process (DeepFace caches them) and reused for every frame.
+Detection runs on a frame scaled down to a working size; alignment and embedding use
+the full-resolution frame, so small working sizes cost little accuracy.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .errors import ModelError, ReferencePhotoError
+from .segments import Box, Face
+
+# Weights a pip package ships, so the default models never touch the network.
+# DeepFace file name -> function of face_recognition_models that locates it.
+_SHIPPED_WEIGHTS = {
+    "dlib_face_recognition_resnet_model_v1.dat": "face_recognition_model_location",
+    "shape_predictor_5_face_landmarks.dat": "pose_predictor_five_point_model_location",
+}
+
+# Distance metric and default threshold per recognizer. Dlib: Euclidean distance on
+# raw descriptors with dlib's 0.6 tolerance, re-measured on our labelled montage (see
+# README); DeepFace's own Dlib default (cosine 0.07) misses most frontal frames.
+# Other models use DeepFace's published cosine thresholds.
+_EUCLIDEAN_MODELS = {"Dlib": 0.6}
+
+
+def deepface_home() -> Path:
+    """Where DeepFace looks for weights: $DEEPFACE_HOME, else a folder this tool owns
+    (so it never mixes with, or writes into, a user's ~/.deepface)."""
+    if os.environ.get("DEEPFACE_HOME"):
+        return Path(os.environ["DEEPFACE_HOME"])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "facecut" / "deepface"
+    os.environ["DEEPFACE_HOME"] = str(home)
+    return home
+
+
+def weights_dir() -> Path:
+    return deepface_home() / ".deepface" / "weights"
+
+
+def install_shipped_weights() -> None:
+    """Copy dlib's weights from the face-recognition-models package to where
+    DeepFace expects them, if they are not there yet. Atomic: a copy is written to a
+    temporary name and renamed, so an interrupted copy never looks complete."""
+    target = weights_dir()
+    missing = [name for name in _SHIPPED_WEIGHTS if not (target / name).is_file()]
+    if not missing:
+        return
+    try:
+        import face_recognition_models
+    except ImportError:
+        raise ModelError(
+            "face-recognition-models is not installed, so dlib's weights are missing: "
+            "run `pip install face-recognition-models` (or `pip install -r requirements.txt`)"
+        ) from None
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in missing:
+            source = Path(getattr(face_recognition_models, _SHIPPED_WEIGHTS[name])())
+            handle, temporary = tempfile.mkstemp(dir=target, prefix=f".{name}.")
+            os.close(handle)
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target / name)
+    except OSError as error:
+        raise ModelError(f"cannot install model weights into {target}: {error.strerror}; "
+                         "set DEEPFACE_HOME to a writable folder") from None
+
+
+def default_threshold(model: str) -> tuple[str, float]:
+    """(metric, threshold) for a recognizer."""
+    if model in _EUCLIDEAN_MODELS:
+        return "euclidean", _EUCLIDEAN_MODELS[model]
+    from deepface.config.threshold import thresholds
+
+    if model not in thresholds:
+        raise ModelError(f"unknown model {model!r}; choose one of: {', '.join(sorted(thresholds))}")
+    return "cosine", float(thresholds[model]["cosine"])
+
+
+def distances(embeddings: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
+    """Distance of each row of `embeddings` to `reference`."""
+    if len(embeddings) == 0:
+        return np.zeros(0)
+    if metric == "euclidean":
+        return np.linalg.norm(embeddings - reference, axis=1)
+    norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(reference)
+    return 1.0 - (embeddings @ reference) / np.maximum(norms, 1e-12)
+
+
+def _quiet_deepface() -> None:
+    """DeepFace logs through print-like loggers; keep its chatter off our stderr."""
+    os.environ.setdefault("DEEPFACE_LOG_LEVEL", str(logging.ERROR))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _build(model_name: str, task: str) -> Any:
+    """Build a DeepFace model, turning its many failure modes into one clear line."""
+    _quiet_deepface()
+    from deepface import DeepFace
+
+    try:
+        return DeepFace.build_model(model_name=model_name, task=task)
+    except ImportError as error:
+        package = "dlib" if "dlib" in str(error).lower() else str(getattr(error, "name", "") or error)
+        raise ModelError(f"{task.replace('_', ' ')} {model_name!r} needs the Python package "
+                         f"{package}: install it with `pip install {package}`") from None
+    except Exception as error:  # DeepFace raises ValueError for downloads and names alike
+        text = " ".join(str(error).split())
+        if "download" in text.lower():
+            target = weights_dir()
+            file_name = text.split("downloading ", 1)[-1].split(" from ", 1)[0] \
+                if "downloading " in text else "its weights file"
+            raise ModelError(
+                f"{task.replace('_', ' ')} {model_name!r} needs {file_name}, which is not in "
+                f"{target} and could not be downloaded (no network?): download it on a "
+                f"connected machine and copy it to {target}") from None
+        raise ModelError(f"cannot load {task.replace('_', ' ')} {model_name!r}: {text}") from None
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """A detected face in full-resolution frame coordinates."""
+
+    box: Box
+    confidence: float
+    left_eye: tuple[float, float] | None
+    right_eye: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class ReferenceFace:
+    embedding: np.ndarray
+    box: Box
+    faces_found: int
+    other_faces: tuple[Box, ...]
+
+
+class FaceEngine:
+    """A detector and a recognizer, built once and used for many frames."""
+
+    def __init__(self, model: str, detector: str, detect_size: int) -> None:
+        self.model_name = model
+        self.detector_name = detector
+        self.detect_size = detect_size
+        install_shipped_weights()
+        self.recognizer = _build(model, "facial_recognition")
+        self.detector = _build(detector, "face_detector")
+        self.input_shape = tuple(getattr(self.recognizer, "input_shape", (150, 150)))
+
+    # ------------------------------------------------------------ detection
+    def find_faces(self, frame: np.ndarray, detect_size: int | None = None) -> list[FoundFace]:
+        """Detect faces on a copy of `frame` whose longer side is at most
+        `detect_size` pixels; return boxes and eyes in `frame`'s own pixels."""
+        limit = detect_size or self.detect_size
+        height, width = frame.shape[:2]
+        scale = min(1.0, limit / max(height, width)) if limit > 0 else 1.0
+        small = frame if scale >= 1.0 else cv2.resize(
+            frame, (max(1, round(width * scale)), max(1, round(height * scale))),
+            interpolation=cv2.INTER_AREA)
+        found: list[FoundFace] = []
+        for region in self.detector.detect_faces(small):
+            x0, y0 = max(0.0, region.x / scale), max(0.0, region.y / scale)
+            x1 = min(float(width), (region.x + region.w) / scale)
+            y1 = min(float(height), (region.y + region.h) / scale)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            box = Box(int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+
+            def eye(point: Any) -> tuple[float, float] | None:
+                return None if point is None else (point[0] / scale, point[1] / scale)
+
+            found.append(FoundFace(box, float(region.confidence or 0.0),
+                                   eye(region.left_eye), eye(region.right_eye)))
+        return found
+
+    # ------------------------------------------------------------ embedding
+    def embed(self, frame: np.ndarray, faces: Sequence[FoundFace]) -> np.ndarray:
+        """One embedding per face, from eye-aligned full-resolution crops."""
+        if not faces:
+            return np.zeros((0, 0))
+        from deepface import DeepFace
+
+        crops = [aligned_crop(frame, face) for face in faces]
+        results = DeepFace.represent(img_path=crops, model_name=self.model_name,
+                                     detector_backend="skip", enforce_detection=False,
+                                     align=False)
+        if len(crops) == 1:
+            results = [results]
+        return np.asarray([result[0]["embedding"] for result in results], dtype=np.float64)
+
+    def analyse(self, frame: np.ndarray, reference: np.ndarray, metric: str) -> tuple[Face, ...]:
+        """Every face in `frame` with its distance to the reference embedding."""
+        faces = self.find_faces(frame)
+        if not faces:
+            return ()
+        embeddings = self.embed(frame, faces)
+        scores = distances(embeddings, reference, metric)
+        return tuple(Face(found.box, found.confidence, float(score))
+                     for found, score in zip(faces, scores))
+
+    # ------------------------------------------------------------ reference
+    def embed_reference(self, path: str) -> ReferenceFace:
+        """Embed the largest face of a reference photo."""
+        image = read_photo(path)
+        faces = self.find_faces(image, detect_size=max(self.detect_size, 1600))
+        scale = 1.0
+        if not faces and max(image.shape[:2]) < 800:
+            # A small photo: let the detector see it twice as large before giving up.
+            scale = 2.0
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            faces = self.find_faces(image, detect_size=1600)
+        if not faces:
+            raise ReferencePhotoError(
+                f"{path}: no face found in the reference photo; use a photo where the "
+                "person's face is clearly visible and at least ~80 pixels wide")
+        largest = max(faces, key=lambda face: face.box.area)
+        embedding = self.embed(image, [largest])[0]
+        others = tuple(_scale_face(face, 1 / scale).box for face in faces if face is not largest)
+        return ReferenceFace(embedding, _scale_face(largest, 1 / scale).box, len(faces), others)
+
+
+def _scale_face(face: FoundFace, factor: float) -> FoundFace:
+    def eye(point: tuple[float, float] | None) -> tuple[float, float] | None:
+        return None if point is None else (point[0] * factor, point[1] * factor)
+
+    box = face.box
+    return FoundFace(Box(round(box.x * factor), round(box.y * factor), round(box.w * factor),
+                         round(box.h * factor)), face.confidence, eye(face.left_eye),
+                     eye(face.right_eye))
+
+
+def read_photo(path: str) -> np.ndarray:
+    """Read a reference photo as 3-channel BGR, upright per its EXIF orientation."""
+    source = Path(path)
+    if not source.exists():
+        raise ReferencePhotoError(f"{path}: no such file")
+    if source.is_dir():
+        raise ReferencePhotoError(f"{path}: is a directory, not a photo")
+    if source.stat().st_size == 0:
+        raise ReferencePhotoError(f"{path}: file is empty (0 bytes)")
+    data = np.fromfile(str(source), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation, drops alpha
+    if image is None:
+        raise ReferencePhotoError(f"{path}: not a readable image (use a JPEG or PNG photo)")
+    return image
+
+
+def aligned_crop(frame: np.ndarray, face: FoundFace) -> np.ndarray:
+    """The face box cut from `frame` after rotating the face so the eyes are level.
+
+    Only a window around the face is rotated (not the whole frame), with black
+    where the window leaves the frame.
+    """
+    box = face.box
+    if face.left_eye is None or face.right_eye is None:
+        return np.ascontiguousarray(frame[box.y:box.y + box.h, box.x:box.x + box.w])
+    margin = max(box.w, box.h)
+    x0, y0 = box.x - margin, box.y - margin
+    window = _window(frame, x0, y0, box.w + 2 * margin, box.h + 2 * margin)
+    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
+    # The person's left eye is on the image's right: angle of the eye line.
+    angle = float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+    centre = ((lx + rx) / 2 - x0, (ly + ry) / 2 - y0)
+    rotation = cv2.getRotationMatrix2D(centre, angle, 1.0)
+    upright = cv2.warpAffine(window, rotation, (window.shape[1], window.shape[0]),
+                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return np.ascontiguousarray(upright[margin:margin + box.h, margin:margin + box.w])
+
+
+def _window(frame: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """frame[y:y+h, x:x+w] with black padding where it leaves the frame."""
+    height, width = frame.shape[:2]
+    out = np.zeros((h, w, 3), dtype=frame.dtype)
+    sx0, sy0 = max(0, x), max(0, y)
+    sx1, sy1 = min(width, x + w), min(height, y + h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y:sy1 - y, sx0 - x:sx1 - x] = frame[sy0:sy1, sx0:sx1]
+    return out

@@ -1,0 +1,423 @@
+"""Everything that talks to ffmpeg and ffprobe: probing, decoding, cutting.
+
+Commands are argument lists (never shell strings), built with ffmpeg-python where
+it helps, and every input path is passed as `file:/absolute/path` so a name like
+`-x.mp4`, `concat:...` or `http://...` can never be read as an option or protocol.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import ffmpeg  # ffmpeg-python
+import numpy as np
+
+from .errors import FFmpegError, Interrupted, VideoError
+from .timecode import FrameClock, parse_rational, seconds_arg
+
+# Container formats ffprobe reports for still images; they are not videos.
+_IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
+                  "gif", "svg_pipe", "pgm_pipe", "ppm_pipe", "j2k_pipe", "qoi_pipe")
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Paths of the ffmpeg and ffprobe executables in use."""
+
+    ffmpeg: str
+    ffprobe: str | None
+
+
+_tools: Tools | None = None
+
+
+def find_tools() -> Tools:
+    """ffmpeg/ffprobe from PATH, else the ffmpeg binary shipped by imageio-ffmpeg.
+
+    imageio-ffmpeg has no ffprobe; probing then falls back to ffmpeg alone.
+    """
+    global _tools
+    if _tools is not None:
+        return _tools
+    ffmpeg_exe = shutil.which("ffmpeg")
+    ffprobe_exe = shutil.which("ffprobe")
+    if ffmpeg_exe is None:
+        try:
+            import imageio_ffmpeg
+
+            ffmpeg_exe = imageio_ffmpeg.get_ffmpeg_exe()
+        except Exception as error:  # the package raises RuntimeError when it has no binary
+            raise FFmpegError(
+                "ffmpeg not found: install it (apt-get install ffmpeg) or "
+                f"`pip install imageio-ffmpeg` ({error})") from None
+        ffprobe_exe = None
+    _tools = Tools(ffmpeg_exe, ffprobe_exe)
+    return _tools
+
+
+def input_url(path: str | os.PathLike[str]) -> str:
+    """An ffmpeg input/output name that can only mean this local file."""
+    return "file:" + os.path.abspath(os.fspath(path))
+
+
+# ---------------------------------------------------------------- running commands
+
+class ChildProcesses:
+    """Every ffmpeg child this process started, so a signal handler can end them all."""
+
+    _lock = threading.Lock()
+    _children: set[subprocess.Popen[bytes]] = set()
+
+    @classmethod
+    def add(cls, process: subprocess.Popen[bytes]) -> None:
+        with cls._lock:
+            cls._children.add(process)
+
+    @classmethod
+    def remove(cls, process: subprocess.Popen[bytes]) -> None:
+        with cls._lock:
+            cls._children.discard(process)
+
+    @classmethod
+    def kill_all(cls) -> None:
+        with cls._lock:
+            children = list(cls._children)
+        for process in children:
+            if process.poll() is None:
+                process.kill()
+
+
+def _last_lines(text: str, count: int = 3) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) if lines else "no error output"
+
+
+def run_command(args: Sequence[str], what: str) -> str:
+    """Run a command to completion and return its stdout; raise FFmpegError naming
+    `what` failed with the tail of its stderr."""
+    try:
+        process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+    except OSError as error:
+        raise FFmpegError(f"{what}: cannot run {args[0]}: {error.strerror}") from None
+    ChildProcesses.add(process)
+    try:
+        out, err = process.communicate()
+    finally:
+        ChildProcesses.remove(process)
+    if process.returncode < 0:
+        raise Interrupted(-process.returncode)
+    if process.returncode != 0:
+        raise FFmpegError(f"{what}: {_last_lines(err.decode('utf-8', 'replace'))}")
+    return out.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- probing
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the tool needs to know about an input video."""
+
+    path: str
+    width: int  # as displayed (rotation applied)
+    height: int
+    rotation: int  # degrees the player rotates the stored picture, 0/90/180/270
+    fps: Fraction  # nominal (average) frame rate
+    clock: FrameClock  # exact presentation time of every frame
+    audio_streams: int
+    start_time: Fraction  # the file's start time; all times are relative to it
+    duration: Fraction
+    codec: str
+
+    @property
+    def frame_count(self) -> int:
+        return self.clock.frame_count
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_streams > 0
+
+    @property
+    def variable_frame_rate(self) -> bool:
+        starts = self.clock.starts
+        if len(starts) < 3:
+            return False
+        gaps = {b - a for a, b in zip(starts, starts[1:])}
+        return max(gaps) - min(gaps) > Fraction(1, 1000)
+
+
+def _rotation(stream: dict) -> int:
+    """The display rotation of a stream, from its display matrix or legacy tag."""
+    degrees = 0.0
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            degrees = float(side["rotation"])
+            break
+    else:
+        tag = (stream.get("tags") or {}).get("rotate")
+        if tag:
+            degrees = -float(tag)  # the tag is clockwise, the matrix counter-clockwise
+    return int(round(-degrees)) % 360
+
+
+def probe(path: str) -> VideoInfo:
+    """Probe a video: streams, exact frame times, rotation, audio.
+
+    Raises VideoError with a one-line reason for anything that is not a readable video.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise VideoError(f"{path}: no such file")
+    if source.is_dir():
+        raise VideoError(f"{path}: is a directory, not a video file")
+    if not os.access(source, os.R_OK):
+        raise VideoError(f"{path}: permission denied")
+    if source.stat().st_size == 0:
+        raise VideoError(f"{path}: file is empty (0 bytes)")
+    tools = find_tools()
+    if tools.ffprobe is None:
+        return _probe_with_ffmpeg(path, tools.ffmpeg)
+    try:
+        text = run_command([tools.ffprobe, "-v", "error", "-print_format", "json",
+                            "-show_format", "-show_streams", input_url(path)], "ffprobe")
+    except FFmpegError as error:
+        raise VideoError(f"{path}: not a readable video ({_strip_prefix(str(error))})") from None
+    document = json.loads(text or "{}")
+    fmt = document.get("format") or {}
+    streams = document.get("streams") or []
+    video_streams = [s for s in streams if s.get("codec_type") == "video"
+                     and not (s.get("disposition") or {}).get("attached_pic")]
+    audio_streams = [s for s in streams if s.get("codec_type") == "audio"]
+    if any(name in (fmt.get("format_name") or "").split(",") for name in _IMAGE_FORMATS):
+        raise VideoError(f"{path}: is a still image, not a video")
+    if not video_streams:
+        kind = "audio only" if audio_streams else "no video stream"
+        raise VideoError(f"{path}: has no video stream ({kind})")
+    stream = video_streams[0]
+    index = int(stream["index"])
+    time_base = parse_rational(stream.get("time_base", "")) or Fraction(1, 90000)
+    fps = (parse_rational(stream.get("avg_frame_rate", ""))
+           or parse_rational(stream.get("r_frame_rate", "")))
+    start_time = Fraction(fmt.get("start_time") or "0")
+
+    packets = run_command([tools.ffprobe, "-v", "error", "-select_streams", str(index),
+                           "-show_entries", "packet=pts,dts,duration,flags", "-of", "csv=p=0",
+                           input_url(path)], "ffprobe packets")
+    starts: list[Fraction] = []
+    durations: dict[Fraction, Fraction] = {}
+    for line in packets.splitlines():
+        fields = line.strip().split(",")
+        if len(fields) < 4:
+            continue
+        pts, dts, duration, flags = fields[0], fields[1], fields[2], fields[3]
+        if "D" in flags:  # discarded by the decoder (edit list); never shown
+            continue
+        stamp = pts if pts not in ("N/A", "") else dts
+        if stamp in ("N/A", ""):
+            continue
+        start = int(stamp) * time_base - start_time
+        starts.append(start)
+        if duration not in ("N/A", ""):
+            durations[start] = int(duration) * time_base
+    if not starts:
+        raise VideoError(f"{path}: the video stream has no frames")
+    starts.sort()
+    clock = FrameClock.from_timestamps(starts, durations.get(starts[-1]), fps)
+    if fps is None:
+        fps = Fraction(clock.frame_count) / (clock.end - clock.starts[0]) if clock.frame_count > 1 \
+            else Fraction(25)
+        fps = fps.limit_denominator(1001)
+    rotation = _rotation(stream)
+    width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise VideoError(f"{path}: the video stream has no picture size")
+    if rotation in (90, 270):
+        width, height = height, width
+    duration = Fraction(fmt["duration"]) if fmt.get("duration") not in (None, "N/A") else clock.end
+    return VideoInfo(path=os.path.abspath(path), width=width, height=height, rotation=rotation,
+                     fps=fps, clock=clock, audio_streams=len(audio_streams),
+                     start_time=start_time, duration=max(duration, clock.end),
+                     codec=str(stream.get("codec_name", "?")))
+
+
+def _strip_prefix(message: str) -> str:
+    return message.split(": ", 1)[1] if ": " in message else message
+
+
+def _probe_with_ffmpeg(path: str, ffmpeg_exe: str) -> VideoInfo:
+    """Probe without ffprobe (imageio-ffmpeg ships only ffmpeg).
+
+    Frame times come from `-f framemd5` over the copied video packets (no decoding);
+    sizes, rate, rotation and audio from ffmpeg's stream banner.
+    """
+    import re
+
+    process = subprocess.run([ffmpeg_exe, "-hide_banner", "-nostdin", "-i", input_url(path),
+                              "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"],
+                             stdin=subprocess.DEVNULL, capture_output=True)
+    banner = process.stderr.decode("utf-8", "replace")
+    if process.returncode != 0 and "Stream #" not in banner:
+        raise VideoError(f"{path}: not a readable video ({_last_lines(banner, 1)})")
+    video_lines = [line for line in banner.splitlines()
+                   if re.search(r"Stream #\d+:\d+.*: Video:", line) and "attached pic" not in line]
+    audio_count = len(re.findall(r"Stream #\d+:\d+.*: Audio:", banner))
+    if re.search(r"Input #0, (image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|tiff_pipe)", banner):
+        raise VideoError(f"{path}: is a still image, not a video")
+    if not video_lines:
+        kind = "audio only" if audio_count else "no video stream"
+        raise VideoError(f"{path}: has no video stream ({kind})")
+    line = video_lines[0]
+    size = re.search(r", (\d{2,5})x(\d{2,5})", line)
+    if not size:
+        raise VideoError(f"{path}: the video stream has no picture size")
+    width, height = int(size.group(1)), int(size.group(2))
+    rate = re.search(r", ([\d.]+) fps", line) or re.search(r", ([\d.]+) tbr", line)
+    fps = Fraction(rate.group(1)).limit_denominator(1001) if rate else None
+    if fps is not None and abs(float(fps) - 29.97) < 0.005:
+        fps = Fraction(30000, 1001)
+    match = re.search(r"rotation of (-?[\d.]+) degrees", banner)
+    rotation = int(round(-float(match.group(1)))) % 360 if match else 0
+    if rotation in (90, 270):
+        width, height = height, width
+    start = re.search(r"start: (-?[\d.]+)", banner)
+    start_time = Fraction(start.group(1)) if start else Fraction(0)
+    text = process.stdout.decode("utf-8", "replace")
+    base = re.search(r"#tb 0: (\d+)/(\d+)", text)
+    time_base = Fraction(int(base.group(1)), int(base.group(2))) if base else Fraction(1, 90000)
+    starts: list[Fraction] = []
+    last_duration = None
+    for row in text.splitlines():
+        if row.startswith("#") or not row.strip():
+            continue
+        fields = [field.strip() for field in row.split(",")]
+        pts, duration = int(fields[2]), int(fields[3])
+        starts.append(pts * time_base)
+        last_duration = duration * time_base if duration > 0 else None
+    if not starts:
+        raise VideoError(f"{path}: the video stream has no frames")
+    # framemd5 timestamps are already relative to the file's start time, the same
+    # origin ffprobe-based probing uses.
+    clock = FrameClock.from_timestamps(starts, last_duration, fps)
+    return VideoInfo(path=os.path.abspath(path), width=width, height=height, rotation=rotation,
+                     fps=fps or Fraction(25), clock=clock, audio_streams=audio_count,
+                     start_time=start_time, duration=clock.end, codec="?")
+
+
+# ---------------------------------------------------------------- decoding
+
+def _with_global_options(args: list[str], *extra: str) -> list[str]:
+    """Put ffmpeg's global options first (ffmpeg-python appends them last, where
+    ffmpeg may treat them as trailing options)."""
+    return [args[0], "-nostdin", "-hide_banner", "-loglevel", "error", *extra, *args[1:]]
+
+
+def read_frames(video: VideoInfo, start_frame: int, stop_frame: int) -> Iterator[np.ndarray]:
+    """Decode frames [start_frame, stop_frame) in order, as displayed (rotation
+    applied), as BGR uint8 arrays, with one seek at the start and none after.
+
+    The seek point is halfway between the previous frame and `start_frame`, so
+    rounding can never land on the wrong frame. Stops early (without error) if the
+    file ends sooner, e.g. when it is truncated.
+    """
+    if stop_frame <= start_frame:
+        return
+    clock = video.clock
+    input_options: dict[str, object] = {"threads": 1}
+    if start_frame > 0:
+        input_options["ss"] = seconds_arg((clock.start_of(start_frame - 1) + clock.start_of(start_frame)) / 2)
+    args = _with_global_options(
+        ffmpeg.input(input_url(video.path), **input_options)
+        .output("pipe:", format="rawvideo", pix_fmt="bgr24", vframes=stop_frame - start_frame,
+                fps_mode="passthrough", an=None, sn=None, dn=None)
+        .compile(cmd=find_tools().ffmpeg))
+    frame_bytes = video.width * video.height * 3
+    stderr_file = _TempText()
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=stderr_file.handle, bufsize=frame_bytes)
+    ChildProcesses.add(process)
+    try:
+        assert process.stdout is not None
+        for _ in range(stop_frame - start_frame):
+            data = process.stdout.read(frame_bytes)
+            if len(data) < frame_bytes:
+                break
+            yield np.frombuffer(data, dtype=np.uint8).reshape(video.height, video.width, 3)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        ChildProcesses.remove(process)
+        stderr_file.close()
+
+
+class _TempText:
+    """A temporary file for a child's stderr, so a chatty child never blocks on a pipe."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.handle = tempfile.TemporaryFile()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+# ---------------------------------------------------------------- cutting
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to cut: source times, destination file, and how to cut."""
+
+    source: str
+    destination: str
+    start: Fraction  # seconds from the file start, on a frame start
+    duration: Fraction
+    copy: bool
+    has_audio: bool
+    threads: int = 0
+    even_size: bool = True
+
+
+def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
+    """The ffmpeg arguments that cut one clip.
+
+    Accurate mode seeks on the input and re-encodes, so the clip starts exactly on
+    the segment's first frame and audio is cut at the same instant. Copy mode copies
+    packets: it starts on the keyframe at or before the start.
+    """
+    source = ffmpeg.input(input_url(job.source), ss=seconds_arg(job.start))
+    streams = [source["v:0"]]
+    if job.has_audio:
+        streams.append(source["a"])
+    options: dict[str, object] = {"t": seconds_arg(job.duration),
+                                  "map_metadata": 0, "fps_mode": "passthrough",
+                                  "format": "mp4"}
+    if job.copy:
+        options.update({"c": "copy", "avoid_negative_ts": "make_zero"})
+    else:
+        options.update({"vcodec": "libx264", "preset": "veryfast", "crf": 18,
+                        "pix_fmt": "yuv420p", "movflags": "+faststart"})
+        if job.has_audio:
+            options.update({"acodec": "aac", "b:a": "192k"})
+        if job.threads:
+            options["threads"] = job.threads
+    args = _with_global_options(ffmpeg.output(*streams, input_url(job.destination), **options)
+                                .compile(cmd=ffmpeg_exe), "-y")
+    if not job.copy and not job.even_size:
+        # yuv420p needs even sizes; crop one pixel rather than rescale.
+        position = args.index("-map")
+        args[position:position] = ["-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2"]
+    # `source["a"]` maps every audio stream; make it optional-safe with `?`.
+    return [arg if arg != "0:a" else "0:a?" for arg in args]
+
+
+def cut_clip(job: ClipJob) -> None:
+    """Cut one clip; raise FFmpegError naming the clip on failure."""
+    run_command(clip_command(job, find_tools().ffmpeg), f"cutting {Path(job.destination).name}")

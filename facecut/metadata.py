@@ -1,0 +1,175 @@
+"""Build the metadata.json document (pure: no I/O)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+from .segments import FrameFaces, Segment, clip_frames
+from .timecode import FrameClock, rational_text
+
+SCHEMA_VERSION = 1
+
+
+def seconds(value: Fraction) -> float:
+    """Seconds for JSON: microsecond precision is finer than any frame."""
+    return round(float(value), 6)
+
+
+@dataclass(frozen=True)
+class VideoSummary:
+    path: str
+    fps: Fraction
+    frame_count: int
+    duration: Fraction
+    width: int
+    height: int
+    has_audio: bool
+    audio_streams: int
+    rotation: int
+    start_time: Fraction
+    variable_frame_rate: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    detector: str
+    metric: str
+    threshold: float
+    interval: int
+    min_gap: Fraction
+    min_duration: Fraction
+    padding: Fraction
+    cut: str  # "accurate" or "copy"
+    preset: str
+    detect_size: int
+
+
+@dataclass(frozen=True)
+class ReferenceSummary:
+    paths: tuple[str, ...]
+    faces_found: int
+    box: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class ClipOutcome:
+    """What happened when a segment's clip was cut."""
+
+    file: str | None
+    error: str | None = None
+
+
+@dataclass
+class Stats:
+    frames_analysed: int = 0
+    frames_decoded: int = 0
+    seconds_scan: float = 0.0
+    seconds_cut: float = 0.0
+    seconds_total: float = 0.0
+    workers: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def detection_record(result: FrameFaces, clock: FrameClock) -> dict[str, Any]:
+    """The best face of a frame, as metadata shows it."""
+    best = result.best()
+    assert best is not None, "only frames with a face are recorded in a segment"
+    box = best.box
+    return {
+        "frame": result.frame,
+        "time": seconds(clock.start_of(result.frame)),
+        "box": {"x": box.x, "y": box.y, "w": box.w, "h": box.h},
+        "distance": round(best.distance, 4),
+        "confidence": round(best.confidence, 3),
+        "faces_in_frame": len(result.faces),
+    }
+
+
+def build_metadata(video: VideoSummary, reference: ReferenceSummary, settings: Settings,
+                   clock: FrameClock, segments: Sequence[Segment],
+                   clips: Sequence[ClipOutcome], results: Sequence[FrameFaces],
+                   stats: Stats) -> dict[str, Any]:
+    """Assemble metadata.json. `clips[i]` is the outcome for `segments[i]`."""
+    if len(clips) != len(segments):
+        raise ValueError("one clip outcome per segment is required")
+    by_frame = {result.frame: result for result in results}
+    segment_docs = []
+    for index, (segment, clip) in enumerate(zip(segments, clips), start=1):
+        first, last = clip_frames(segment, clock, settings.padding)
+        detections = [
+            detection_record(by_frame[frame], clock)
+            for frame in range(segment.start_frame, segment.end_frame + 1)
+            if frame in by_frame and by_frame[frame].matches(settings.threshold)
+        ]
+        doc: dict[str, Any] = {
+            "index": index,
+            "clip": clip.file,
+            "start_frame": segment.start_frame,
+            "end_frame": segment.end_frame,
+            "start_time": seconds(segment.start_time(clock)),
+            "end_time": seconds(segment.end_time(clock)),
+            "duration": seconds(segment.duration(clock)),
+            "clip_start_frame": first,
+            "clip_end_frame": last,
+            "clip_start_time": seconds(clock.start_of(first)),
+            "clip_end_time": seconds(clock.end_of(last)),
+            "best_distance": min((d["distance"] for d in detections), default=None),
+            "detections": detections,
+        }
+        if clip.error:
+            doc["error"] = clip.error
+        segment_docs.append(doc)
+    on_screen = sum((segment.duration(clock) for segment in segments), Fraction(0))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "video": {
+            "path": video.path,
+            "fps": round(float(video.fps), 6),
+            "fps_rational": rational_text(video.fps),
+            "frame_count": video.frame_count,
+            "duration": seconds(video.duration),
+            "width": video.width,
+            "height": video.height,
+            "has_audio": video.has_audio,
+            "audio_streams": video.audio_streams,
+            "rotation": video.rotation,
+            "start_time": seconds(video.start_time),
+            "variable_frame_rate": video.variable_frame_rate,
+        },
+        "reference": {
+            "paths": list(reference.paths),
+            "faces_found": reference.faces_found,
+            "box": dict(reference.box),
+        },
+        "settings": {
+            "model": settings.model,
+            "detector": settings.detector,
+            "metric": settings.metric,
+            "threshold": settings.threshold,
+            "interval": settings.interval,
+            "min_gap": float(settings.min_gap),
+            "min_duration": float(settings.min_duration),
+            "padding": float(settings.padding),
+            "cut": settings.cut,
+            "preset": settings.preset,
+            "detect_size": settings.detect_size,
+        },
+        "segments": segment_docs,
+        "summary": {
+            "segments": len(segments),
+            "seconds_on_screen": seconds(on_screen),
+            "clips_written": sum(1 for clip in clips if clip.file and not clip.error),
+            "clips_failed": sum(1 for clip in clips if clip.error),
+        },
+        "stats": {
+            "frames_analysed": stats.frames_analysed,
+            "frames_decoded": stats.frames_decoded,
+            "seconds_scan": round(stats.seconds_scan, 3),
+            "seconds_cut": round(stats.seconds_cut, 3),
+            "seconds_total": round(stats.seconds_total, 3),
+            "workers": stats.workers,
+            **stats.extra,
+        },
+    }

@@ -1,0 +1,113 @@
+"""The results folder: staged writes, then an all-or-nothing commit.
+
+Clips and metadata are written into a hidden staging folder inside the output
+folder and only moved into place once all of them are complete, so an interrupted
+or failed run never leaves a half-written clip or metadata.json, and --overwrite
+replaces old results only after the new ones exist.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .errors import OutputError
+
+STAGING_PREFIX = ".facecut-partial-"
+METADATA = "metadata.json"
+
+
+def existing_results(folder: Path) -> list[Path]:
+    """The files of an earlier run in `folder`."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.name == METADATA or (p.name.startswith("clip_") and p.suffix == ".mp4"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ResultsFolder:
+    def __init__(self, folder: Path, overwrite: bool) -> None:
+        self.folder = folder
+        self.overwrite = overwrite
+        self.created = False
+        self.staging: Path | None = None
+
+    def open(self) -> Path:
+        """Check the folder can take results and create the staging folder."""
+        folder = self.folder
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder}: exists and is not a folder; choose another --output")
+        old = existing_results(folder)
+        if old and not self.overwrite:
+            clips = sum(1 for p in old if p.name != METADATA)
+            raise OutputError(f"{folder}: already holds results ({METADATA}, {clips} clip(s)); "
+                              "pass --overwrite to replace them, or choose another --output")
+        try:
+            if not folder.exists():
+                folder.mkdir(parents=True)
+                self.created = True
+            self._remove_stale_staging()
+            self.staging = folder / f"{STAGING_PREFIX}{os.getpid()}"
+            self.staging.mkdir()
+        except OSError as error:
+            self.abort()
+            raise OutputError(f"{folder}: cannot write results here ({error.strerror}); "
+                              "choose another --output") from None
+        return self.staging
+
+    def _remove_stale_staging(self) -> None:
+        """Staging folders left by a run that was killed outright (SIGKILL, power loss)."""
+        for entry in self.folder.glob(f"{STAGING_PREFIX}*"):
+            suffix = entry.name[len(STAGING_PREFIX):]
+            if suffix.isdigit() and not _pid_alive(int(suffix)):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def write_json(self, name: str, document: dict[str, Any]) -> None:
+        assert self.staging is not None
+        try:
+            with open(self.staging / name, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, indent=2, ensure_ascii=False)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise OutputError(f"{self.folder}: cannot write {name} ({error.strerror})") from None
+
+    def commit(self) -> None:
+        """Move every staged file into place (metadata.json last), replacing old results."""
+        assert self.staging is not None
+        staged = sorted(self.staging.iterdir(), key=lambda p: (p.name == METADATA, p.name))
+        try:
+            if self.overwrite:
+                for old in existing_results(self.folder):
+                    old.unlink()
+            for item in staged:
+                os.replace(item, self.folder / item.name)
+            self.staging.rmdir()
+            self.staging = None
+        except OSError as error:
+            raise OutputError(f"{self.folder}: cannot move results into place "
+                              f"({error.strerror})") from None
+
+    def abort(self) -> None:
+        """Remove everything this run wrote; leave earlier results untouched."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+        if self.created:
+            try:
+                self.folder.rmdir()  # only if still empty
+            except OSError:
+                pass

@@ -1,0 +1,177 @@
+"""One run of the tool: probe, embed the reference, scan, merge, cut, write."""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from . import log
+from .errors import FacecutError, Interrupted, VideoError
+from .faces import FaceEngine, default_threshold
+from .media import ClipJob, VideoInfo, cut_clip, probe
+from .metadata import (ClipOutcome, ReferenceSummary, Settings, Stats, VideoSummary,
+                       build_metadata)
+from .output import METADATA, ResultsFolder
+from .planning import plan_chunks
+from .presets import Preset
+from .scan import EngineSettings, scan
+from .segments import FrameFaces, Segment, clip_frames, matched_frames, merge_segments
+
+
+@dataclass(frozen=True)
+class Options:
+    video: str
+    reference: str
+    output: Path
+    interval: int
+    preset: Preset
+    processes: int
+    threshold: float | None
+    model: str
+    detector: str
+    min_gap: Fraction
+    min_duration: Fraction
+    padding: Fraction
+    copy: bool
+    overwrite: bool
+    show_bars: bool = True
+
+
+@dataclass(frozen=True)
+class RunReport:
+    exit_code: int
+    output: Path
+    segments: int
+    seconds_on_screen: float
+    clips_failed: int
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run(options: Options) -> RunReport:
+    started = time.monotonic()
+    video = probe(options.video)
+    if video.rotation:
+        log.info(f"video is rotated {video.rotation} degrees; analysing it as displayed "
+                 f"({video.width}x{video.height})")
+    metric, default = default_threshold(options.model)
+    threshold = options.threshold if options.threshold is not None else default
+
+    results = ResultsFolder(options.output, options.overwrite)
+    staging = results.open()
+    try:
+        report = _run_into(options, video, metric, threshold, results, staging, started)
+    except BaseException:
+        results.abort()
+        raise
+    return report
+
+
+def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
+              results: ResultsFolder, staging: Path, started: float) -> RunReport:
+    engine = FaceEngine(options.model, options.detector, options.preset.detect_size)
+    reference = engine.embed_reference(options.reference)
+    if reference.faces_found > 1:
+        sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
+        log.warn(f"{options.reference}: {reference.faces_found} faces in the reference photo; "
+                 f"using the largest ({reference.box.w}x{reference.box.h} px), ignoring {sizes}")
+    del engine  # workers build their own; free the parent's copy
+
+    chunks = plan_chunks(video.frame_count, options.processes, options.interval)
+    settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric)
+    scan_started = time.monotonic()
+    chunk_results = scan(video, chunks, settings, reference.embedding, options.show_bars)
+    seconds_scan = time.monotonic() - scan_started
+
+    frames: list[FrameFaces] = [frame for result in chunk_results for frame in result.frames]
+    decoded = sum(result.frames_decoded for result in chunk_results)
+    short = [result for result in chunk_results if result.frames_decoded < result.chunk.frame_count]
+    if not frames:
+        raise VideoError(f"{options.video}: no frame could be decoded (damaged file?)")
+    if short:
+        first_missing = min(r.chunk.start_frame + r.frames_decoded for r in short)
+        log.warn(f"{options.video}: frames from {first_missing} on could not be decoded "
+                 "(truncated or damaged file); results cover what decodes")
+
+    segments = merge_segments(matched_frames(frames, threshold), video.clock, options.interval,
+                              options.min_gap, options.min_duration)
+    cut_started = time.monotonic()
+    outcomes = cut_clips(video, segments, options, staging)
+    seconds_cut = time.monotonic() - cut_started
+
+    stats = Stats(frames_analysed=len(frames), frames_decoded=decoded,
+                  seconds_scan=seconds_scan, seconds_cut=seconds_cut,
+                  seconds_total=time.monotonic() - started, workers=len(chunks),
+                  extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
+                         if seconds_scan > 0 else None})
+    document = build_metadata(
+        video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
+                           duration=video.duration, width=video.width, height=video.height,
+                           has_audio=video.has_audio, audio_streams=video.audio_streams,
+                           rotation=video.rotation, start_time=video.start_time,
+                           variable_frame_rate=video.variable_frame_rate),
+        reference=ReferenceSummary(paths=(os.path.abspath(options.reference),),
+                                   faces_found=reference.faces_found,
+                                   box={"x": reference.box.x, "y": reference.box.y,
+                                        "w": reference.box.w, "h": reference.box.h}),
+        settings=Settings(model=options.model, detector=options.detector, metric=metric,
+                          threshold=threshold, interval=options.interval,
+                          min_gap=options.min_gap, min_duration=options.min_duration,
+                          padding=options.padding, cut="copy" if options.copy else "accurate",
+                          preset=options.preset.name, detect_size=options.preset.detect_size),
+        clock=video.clock, segments=segments, clips=outcomes, results=frames, stats=stats)
+    results.write_json(METADATA, document)
+    results.commit()
+
+    failed = [outcome for outcome in outcomes if outcome.error]
+    for outcome in failed:
+        log.warn(outcome.error or "")
+    on_screen = document["summary"]["seconds_on_screen"]
+    exit_code = 2 if failed else (0 if segments else 1)
+    return RunReport(exit_code, options.output, len(segments), on_screen, len(failed))
+
+
+def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
+              staging: Path) -> list[ClipOutcome]:
+    """Cut every segment's clip, several at once; a failed clip is recorded and the
+    others still get cut."""
+    if not segments:
+        return []
+    parallel = max(1, min(options.processes, len(segments)))
+    threads = max(1, cpu_count() // parallel)
+    jobs = []
+    for index, segment in enumerate(segments, start=1):
+        first, last = clip_frames(segment, video.clock, options.padding)
+        start = video.clock.start_of(first)
+        jobs.append(ClipJob(source=video.path, destination=str(staging / f"clip_{index}.mp4"),
+                            start=start, duration=video.clock.end_of(last) - start,
+                            copy=options.copy, has_audio=video.has_audio, threads=threads,
+                            even_size=video.width % 2 == 0 and video.height % 2 == 0))
+
+    def cut(job: ClipJob) -> ClipOutcome:
+        name = Path(job.destination).name
+        try:
+            cut_clip(job)
+        except Interrupted:
+            raise
+        except FacecutError as error:
+            Path(job.destination).unlink(missing_ok=True)
+            return ClipOutcome(None, str(error))
+        return ClipOutcome(name)
+
+    with ThreadPoolExecutor(max_workers=parallel) as executor:
+        futures = [executor.submit(cut, job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise

@@ -1,0 +1,52 @@
+"""Split a video's frame range into contiguous chunks, one per worker."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames [start_frame, stop_frame) decoded by one worker, in order.
+
+    Only frames that are multiples of the interval are analysed; `start_frame` is
+    always such a frame and `stop_frame` is one past the chunk's last analysed frame,
+    so no worker decodes frames nobody looks at.
+    """
+
+    index: int
+    start_frame: int
+    stop_frame: int
+    interval: int
+
+    @property
+    def analysed_frames(self) -> range:
+        return range(self.start_frame, self.stop_frame, self.interval)
+
+    @property
+    def frame_count(self) -> int:
+        return self.stop_frame - self.start_frame
+
+
+def plan_chunks(frame_count: int, workers: int, interval: int) -> list[Chunk]:
+    """Divide the analysed frames (0, interval, 2*interval, ...) into at most
+    `workers` contiguous chunks whose sizes differ by at most one analysed frame.
+
+    Fewer chunks than workers are returned when there are fewer analysed frames
+    than workers, so no worker is started with nothing to do.
+    """
+    if frame_count < 0:
+        raise ValueError("frame_count must be >= 0")
+    if workers < 1:
+        raise ValueError("workers must be >= 1")
+    if interval < 1:
+        raise ValueError("interval must be >= 1")
+    samples = -(-frame_count // interval)  # ceil: frames 0, interval, ... < frame_count
+    count = min(workers, samples)
+    chunks: list[Chunk] = []
+    first_sample = 0
+    for index in range(count):
+        size = samples // count + (1 if index < samples % count else 0)
+        last_sample = first_sample + size - 1
+        chunks.append(Chunk(index, first_sample * interval, last_sample * interval + 1, interval))
+        first_sample = last_sample + 1
+    return chunks

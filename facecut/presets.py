@@ -1,0 +1,27 @@
+"""The two scan presets. Figures behind these choices are in the README."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    detect_size: int  # longer side of the frame the detector sees, in pixels
+    interval: int  # analyse every Nth frame unless --interval is given
+    description: str
+
+
+ACCURATE = Preset(
+    name="accurate",
+    detect_size=1280,
+    interval=1,
+    description="every frame, detector at up to 1280 px",
+)
+
+SPEED = Preset(
+    name="speed",
+    detect_size=480,
+    interval=2,
+    description="every 2nd frame, detector at up to 480 px",
+)

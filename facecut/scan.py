@@ -1,0 +1,180 @@
+"""Scan a video for the reference face with a pool of worker processes.
+
+Each worker builds its models once (pool initializer), then decodes one contiguous
+chunk of frames sequentially and analyses every `interval`-th frame, showing its own
+progress bar. The parent only plans, collects and merges.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import FacecutError, Interrupted, WorkerError
+from .media import ChildProcesses, VideoInfo, read_frames
+from .planning import Chunk
+from .segments import FrameFaces
+
+# Math libraries read these when they load: one thread each, so P workers use P cores
+# instead of P x cores threads fighting over them.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    model: str
+    detector: str
+    detect_size: int
+    metric: str
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    chunk: Chunk
+    frames: tuple[FrameFaces, ...]
+    frames_decoded: int
+
+
+# ------------------------------------------------------------------ worker side
+
+_engine: Any = None
+_reference: np.ndarray | None = None
+_settings: EngineSettings | None = None
+_video: VideoInfo | None = None
+_show_bars = True
+_init_error: FacecutError | None = None
+
+
+def _on_terminate(signum: int, _frame: Any) -> None:
+    # Pool.terminate() sends SIGTERM: end our ffmpeg decoder before dying.
+    ChildProcesses.kill_all()
+    os._exit(128 + signum)
+
+
+def _init_worker(settings: EngineSettings, reference: np.ndarray, video: VideoInfo,
+                 lock: Any, show_bars: bool) -> None:
+    # The parent handles Ctrl-C and tells the pool to stop; workers ignore SIGINT so
+    # they never print a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
+    tqdm.set_lock(lock)
+    import cv2
+
+    cv2.setNumThreads(1)
+    global _engine, _reference, _settings, _video, _show_bars, _init_error
+    from .faces import FaceEngine
+
+    try:
+        _engine = FaceEngine(settings.model, settings.detector, settings.detect_size)
+    except FacecutError as error:
+        # Raising here would make the pool respawn this worker forever.
+        _init_error = error
+    _reference = reference
+    _settings = settings
+    _video = video
+    _show_bars = show_bars
+
+
+def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
+    """Decode and analyse one chunk. Errors are returned, not raised, so the parent
+    gets our one-line message rather than a pickled traceback."""
+    if _init_error is not None:
+        return _init_error
+    assert _engine is not None and _reference is not None and _settings is not None
+    assert _video is not None
+    results: list[FrameFaces] = []
+    decoded = 0
+    analysed = chunk.analysed_frames
+    try:
+        with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
+                  unit="frame", leave=False, dynamic_ncols=True, disable=not _show_bars,
+                  mininterval=0.5) as bar:
+            for offset, frame in enumerate(read_frames(_video, chunk.start_frame, chunk.stop_frame)):
+                decoded += 1
+                if offset % chunk.interval:
+                    continue
+                faces = _engine.analyse(frame, _reference, _settings.metric)
+                results.append(FrameFaces(chunk.start_frame + offset, faces))
+                bar.update(1)
+    except FacecutError as error:
+        return error
+    return ChunkResult(chunk, tuple(results), decoded)
+
+
+# ------------------------------------------------------------------ parent side
+
+@contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Spawned workers inherit the environment at start: set thread limits only
+    while the pool starts, leaving the parent's own environment as it was."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
+         reference: np.ndarray, show_bars: bool = True) -> list[ChunkResult]:
+    """Run every chunk on its own worker process and return results in frame order.
+
+    Raises WorkerError if a worker fails or dies, Interrupted on SIGINT/SIGTERM;
+    in both cases every worker and decoder is gone before this returns.
+    """
+    if not chunks:
+        return []
+    context = multiprocessing.get_context("spawn")
+    with _single_threaded_children():
+        pool = context.Pool(processes=len(chunks), initializer=_init_worker,
+                            initargs=(settings, reference, video, tqdm.get_lock(), show_bars))
+    results: list[ChunkResult] = []
+    try:
+        workers = _worker_ids(pool)
+        pending = pool.imap_unordered(_scan_chunk, chunks)
+        while len(results) < len(chunks):
+            try:
+                outcome = pending.next(timeout=1.0)
+            except multiprocessing.TimeoutError:
+                _check_workers_alive(pool, workers)
+                continue
+            if isinstance(outcome, FacecutError):
+                raise outcome
+            results.append(outcome)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return sorted(results, key=lambda result: result.chunk.index)
+
+
+def _worker_ids(pool: Any) -> set[int]:
+    return {process.pid for process in getattr(pool, "_pool", [])}
+
+
+def _check_workers_alive(pool: Any, workers: set[int]) -> None:
+    """multiprocessing.Pool silently replaces a worker that dies mid-task, and that
+    task's result never arrives: notice the replacement and fail instead of waiting
+    forever. (Our workers never exit on their own, so any change means a death.)"""
+    dead = [process for process in getattr(pool, "_pool", []) if process.exitcode not in (None, 0)]
+    if _worker_ids(pool) == workers and not dead:
+        return
+    how = "killed"
+    if dead and dead[0].exitcode is not None and dead[0].exitcode < 0:
+        how = f"killed by {signal.Signals(-dead[0].exitcode).name}"
+    raise WorkerError(f"a scan worker died ({how}); the scan is incomplete and nothing was "
+                      "written. Rerun; if it repeats, try fewer --num_processes")

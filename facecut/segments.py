@@ -1,0 +1,116 @@
+"""Turn per-frame face matches into segments (appearances) and clip ranges."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable, Sequence
+
+from .timecode import FrameClock
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in displayed-frame pixels (x, y of the top-left corner)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face: where, how sure the detector is, how far from the reference."""
+
+    box: Box
+    confidence: float
+    distance: float
+
+
+@dataclass(frozen=True)
+class FrameFaces:
+    """Every face found in one analysed frame (possibly none)."""
+
+    frame: int
+    faces: tuple[Face, ...]
+
+    def best(self) -> Face | None:
+        """The face closest to the reference, or None when no face was found."""
+        return min(self.faces, key=lambda face: face.distance) if self.faces else None
+
+    def matches(self, threshold: float) -> bool:
+        best = self.best()
+        return best is not None and best.distance <= threshold
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One appearance: frames start_frame..end_frame, both inclusive."""
+
+    start_frame: int
+    end_frame: int
+
+    def __post_init__(self) -> None:
+        if self.end_frame < self.start_frame:
+            raise ValueError("a segment ends before it starts")
+
+    def start_time(self, clock: FrameClock) -> Fraction:
+        return clock.start_of(self.start_frame)
+
+    def end_time(self, clock: FrameClock) -> Fraction:
+        """The end of the segment's last frame (not its start)."""
+        return clock.end_of(self.end_frame)
+
+    def duration(self, clock: FrameClock) -> Fraction:
+        return self.end_time(clock) - self.start_time(clock)
+
+
+def matched_frames(results: Iterable[FrameFaces], threshold: float) -> list[int]:
+    """The analysed frames whose best face is within `threshold` of the reference."""
+    return sorted(result.frame for result in results if result.matches(threshold))
+
+
+def merge_segments(matched: Sequence[int], clock: FrameClock, interval: int,
+                   min_gap: Fraction, min_duration: Fraction) -> list[Segment]:
+    """Group matched frames into segments.
+
+    A matched analysed frame f stands for the frames up to the next analysed frame,
+    f .. f+interval-1 (clamped to the video), since nothing was seen in between.
+    Runs that touch, or are separated by less than `min_gap` seconds, are merged;
+    then segments shorter than `min_duration` seconds are dropped.
+    """
+    if interval < 1:
+        raise ValueError("interval must be >= 1")
+    last_frame = clock.frame_count - 1
+    merged: list[Segment] = []
+    for frame in sorted(set(matched)):
+        if not 0 <= frame <= last_frame:
+            raise ValueError(f"matched frame {frame} is outside the video (0..{last_frame})")
+        current = Segment(frame, min(frame + interval - 1, last_frame))
+        if merged:
+            previous = merged[-1]
+            touching = current.start_frame <= previous.end_frame + 1
+            gap = current.start_time(clock) - previous.end_time(clock)
+            if touching or gap < min_gap:
+                merged[-1] = Segment(previous.start_frame, max(previous.end_frame, current.end_frame))
+                continue
+        merged.append(current)
+    return [segment for segment in merged if segment.duration(clock) >= min_duration]
+
+
+def clip_frames(segment: Segment, clock: FrameClock, padding: Fraction) -> tuple[int, int]:
+    """The inclusive frame range of a segment's clip with `padding` seconds of context
+    on each side, clamped to the video.
+
+    Padding is rounded outwards to whole frames: the clip starts on the frame that
+    is on screen `padding` seconds before the segment, so cuts stay on frame edges.
+    """
+    if padding <= 0:
+        return segment.start_frame, segment.end_frame
+    first = clock.frame_at(segment.start_time(clock) - padding)
+    last = clock.last_frame_before(segment.end_time(clock) + padding)
+    return min(first, segment.start_frame), max(last, segment.end_frame)

@@ -1,0 +1,127 @@
+"""Exact frame <-> time arithmetic.
+
+Frame rates and timestamps are kept as `Fraction`s: 29.97 fps is 30000/1001, and
+frame 17982 of it starts at exactly 17982 * 1001/30000 s. Floats only appear at the
+edges (JSON, ffmpeg arguments), rounded in a direction chosen on purpose.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+
+def parse_rational(text: str) -> Fraction | None:
+    """Parse an ffprobe rate such as "30000/1001", "25/1" or "29.97".
+
+    Returns None for the "0/0" ffprobe prints when a rate is unknown.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            if int(den) == 0:
+                return None
+            value = Fraction(int(num), int(den))
+        else:
+            value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def rational_text(value: Fraction) -> str:
+    """Format a rate the way ffprobe does: "30000/1001", "25/1"."""
+    return f"{value.numerator}/{value.denominator}"
+
+
+def floor_microseconds(seconds: Fraction) -> Fraction:
+    """Round down to whole microseconds, ffmpeg's internal time unit (AV_TIME_BASE).
+
+    Rounding *down* keeps a cut that starts "at" a frame from skipping that frame.
+    """
+    return Fraction(math.floor(seconds * 1_000_000), 1_000_000)
+
+
+def seconds_arg(seconds: Fraction) -> str:
+    """A seconds value for an ffmpeg command line, exact to the microsecond (rounded down)."""
+    micro = math.floor(seconds * 1_000_000)
+    sign = "-" if micro < 0 else ""
+    micro = abs(micro)
+    return f"{sign}{micro // 1_000_000}.{micro % 1_000_000:06d}"
+
+
+@dataclass(frozen=True)
+class FrameClock:
+    """When every frame of a video is on screen.
+
+    `starts[i]` is the presentation time of frame i in seconds from the start of the
+    file (ffmpeg's `-ss` origin), and `end` is when the last frame stops showing.
+    Variable-frame-rate video is handled naturally: nothing assumes even spacing.
+    """
+
+    starts: tuple[Fraction, ...]
+    end: Fraction
+
+    def __post_init__(self) -> None:
+        if self.starts and self.end <= self.starts[-1]:
+            raise ValueError("the last frame must end after it starts")
+
+    @classmethod
+    def constant(cls, frame_count: int, fps: Fraction, offset: Fraction = Fraction(0)) -> "FrameClock":
+        """A clock for constant-rate video: frame i starts at offset + i/fps."""
+        step = 1 / fps
+        starts = tuple(offset + i * step for i in range(frame_count))
+        return cls(starts, offset + frame_count * step)
+
+    @classmethod
+    def from_timestamps(cls, starts: Sequence[Fraction], last_duration: Fraction | None,
+                        fallback_fps: Fraction | None) -> "FrameClock":
+        """Build a clock from sorted presentation times.
+
+        The last frame lasts `last_duration` when the container says so, otherwise
+        one nominal frame period, otherwise as long as the frame before it.
+        """
+        ordered = tuple(sorted(starts))
+        if not ordered:
+            return cls((), Fraction(0))
+        if last_duration is None or last_duration <= 0:
+            if fallback_fps:
+                last_duration = 1 / fallback_fps
+            elif len(ordered) > 1:
+                last_duration = ordered[-1] - ordered[-2]
+            else:
+                last_duration = Fraction(1, 25)
+        return cls(ordered, ordered[-1] + last_duration)
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.starts)
+
+    def start_of(self, frame: int) -> Fraction:
+        return self.starts[frame]
+
+    def end_of(self, frame: int) -> Fraction:
+        """When frame `frame` stops showing: the next frame's start, or the clock's end."""
+        return self.starts[frame + 1] if frame + 1 < len(self.starts) else self.end
+
+    def frame_at(self, seconds: Fraction) -> int:
+        """The frame on screen at `seconds`, clamped to the first and last frame."""
+        index = bisect_right(self.starts, seconds) - 1
+        return min(max(index, 0), len(self.starts) - 1)
+
+    def last_frame_before(self, seconds: Fraction) -> int:
+        """The last frame that starts strictly before `seconds`, clamped to the video."""
+        index = bisect_left(self.starts, seconds) - 1
+        return min(max(index, 0), len(self.starts) - 1)
+
+    def typical_frame_duration(self) -> Fraction:
+        """The median frame duration: the "one frame" of tolerances on VFR video."""
+        if len(self.starts) < 2:
+            return self.end - self.starts[0] if self.starts else Fraction(1, 25)
+        gaps = sorted(b - a for a, b in zip(self.starts, self.starts[1:]))
+        return gaps[len(gaps) // 2]

@@ -1,0 +1,42 @@
+import pytest
+
+from facecut.planning import Chunk, plan_chunks
+
+
+def analysed(chunks):
+    return [frame for chunk in chunks for frame in chunk.analysed_frames]
+
+
+@pytest.mark.parametrize("frames, workers, interval", [
+    (100, 4, 1), (101, 4, 1), (3, 4, 1), (1, 4, 1), (0, 4, 1), (100, 1, 1),
+    (100, 4, 5), (99, 4, 5), (7, 2, 10), (587, 2, 3), (10, 16, 2),
+])
+def test_chunks_cover_each_analysed_frame_once(frames, workers, interval):
+    chunks = plan_chunks(frames, workers, interval)
+    assert analysed(chunks) == list(range(0, frames, interval))
+    assert len(chunks) <= workers
+    assert all(chunk.frame_count > 0 for chunk in chunks)
+    assert all(c.stop_frame <= frames for c in chunks)
+    sizes = [len(chunk.analysed_frames) for chunk in chunks]
+    if sizes:
+        assert max(sizes) - min(sizes) <= 1
+    assert [chunk.index for chunk in chunks] == list(range(len(chunks)))
+
+
+def test_more_workers_than_frames():
+    assert plan_chunks(3, 8, 1) == [Chunk(0, 0, 1, 1), Chunk(1, 1, 2, 1), Chunk(2, 2, 3, 1)]
+
+
+def test_chunk_stops_after_its_last_analysed_frame():
+    # frames 0..9 at interval 4: analysed 0, 4, 8; no chunk decodes 9
+    assert plan_chunks(10, 2, 4) == [Chunk(0, 0, 5, 4), Chunk(1, 8, 9, 4)]
+
+
+def test_empty_video_has_no_chunks():
+    assert plan_chunks(0, 4, 1) == []
+
+
+@pytest.mark.parametrize("frames, workers, interval", [(-1, 1, 1), (10, 0, 1), (10, 1, 0)])
+def test_rejects_nonsense(frames, workers, interval):
+    with pytest.raises(ValueError):
+        plan_chunks(frames, workers, interval)

@@ -1,0 +1,89 @@
+from fractions import Fraction
+
+import pytest
+
+from facecut.segments import (Box, Face, FrameFaces, Segment, clip_frames, matched_frames,
+                              merge_segments)
+from facecut.timecode import FrameClock
+
+CLOCK = FrameClock.constant(300, Fraction(30))  # 10 s at 30 fps
+F = Fraction
+
+
+def segs(*pairs):
+    return [Segment(a, b) for a, b in pairs]
+
+
+@pytest.mark.parametrize("matched, interval, min_gap, min_duration, expected", [
+    # contiguous frames form one segment
+    ([10, 11, 12], 1, F(0), F(0), segs((10, 12))),
+    # a one-frame hole is merged when the gap (1/30 s) is under min_gap
+    ([10, 11, 13, 14], 1, F(1, 2), F(0), segs((10, 14))),
+    # ... and kept apart with min_gap 0
+    ([10, 11, 13, 14], 1, F(0), F(0), segs((10, 11), (13, 14))),
+    # gap of exactly min_gap is not merged (strictly less merges)
+    ([0, 16], 1, F(15, 30), F(0), segs((0, 0), (16, 16))),
+    ([0, 15], 1, F(15, 30), F(0), segs((0, 15))),
+    # min_duration drops short appearances after merging
+    ([5, 100, 101, 102], 1, F(0), F(3, 30), segs((100, 102))),
+    # interval > 1: each sample stands for the frames until the next sample
+    ([10, 15, 20], 5, F(0), F(0), segs((10, 24))),
+    ([10, 20], 5, F(0), F(0), segs((10, 14), (20, 24))),
+    # the last sample is clamped to the last frame
+    ([295], 10, F(0), F(0), segs((295, 299))),
+    # duplicates and disorder are harmless
+    ([12, 10, 11, 11], 1, F(0), F(0), segs((10, 12))),
+    ([], 1, F(1, 2), F(0), []),
+])
+def test_merge_segments(matched, interval, min_gap, min_duration, expected):
+    assert merge_segments(matched, CLOCK, interval, min_gap, min_duration) == expected
+
+
+def test_merge_rejects_frames_outside_the_video():
+    with pytest.raises(ValueError):
+        merge_segments([300], CLOCK, 1, F(0), F(0))
+
+
+def test_segment_times_end_at_end_of_last_frame():
+    segment = Segment(30, 59)
+    assert segment.start_time(CLOCK) == 1
+    assert segment.end_time(CLOCK) == 2
+    assert segment.duration(CLOCK) == 1
+
+
+@pytest.mark.parametrize("segment, padding, expected", [
+    (Segment(30, 59), F(0), (30, 59)),
+    (Segment(30, 59), F(1, 2), (15, 74)),
+    # padding that is not a whole number of frames rounds outwards
+    (Segment(30, 59), F(1, 20), (28, 61)),
+    # clamped at both ends of the video
+    (Segment(5, 295), F(1), (0, 299)),
+    (Segment(0, 0), F(10), (0, 299)),
+])
+def test_clip_frames(segment, padding, expected):
+    assert clip_frames(segment, CLOCK, padding) == expected
+
+
+def face(distance, w=50):
+    return Face(Box(0, 0, w, w), 0.9, distance)
+
+
+def test_frame_matches_on_its_best_face():
+    frames = [
+        FrameFaces(0, ()),
+        FrameFaces(1, (face(0.8), face(0.5))),  # best face matches
+        FrameFaces(2, (face(0.61),)),
+        FrameFaces(3, (face(0.6),)),  # threshold is inclusive
+    ]
+    assert matched_frames(frames, 0.6) == [1, 3]
+    assert frames[1].best() == face(0.5)
+    assert frames[0].best() is None
+
+
+def test_merge_on_variable_frame_rate():
+    # 30 fps for 1 s then 25 fps for 1 s: the gap rule uses real times
+    starts = [F(i, 30) for i in range(30)] + [1 + F(i, 25) for i in range(25)]
+    clock = FrameClock.from_timestamps(starts, F(1, 25), None)
+    # frames 28 (30 fps) and 31 (25 fps): gap = start(31) - end(28) = 1.04 - 0.9666 = 0.0733 s
+    assert merge_segments([28, 31], clock, 1, F(1, 10), F(0)) == segs((28, 31))
+    assert merge_segments([28, 31], clock, 1, F(7, 100), F(0)) == segs((28, 28), (31, 31))

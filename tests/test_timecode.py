@@ -1,0 +1,79 @@
+from fractions import Fraction
+
+import pytest
+
+from facecut.timecode import FrameClock, floor_microseconds, parse_rational, rational_text, seconds_arg
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("30000/1001", Fraction(30000, 1001)),
+    ("25/1", Fraction(25)),
+    ("24000/1001", Fraction(24000, 1001)),
+    ("29.97", Fraction(2997, 100)),
+    ("0/0", None),
+    ("", None),
+    ("abc", None),
+    ("-5/1", None),
+])
+def test_parse_rational(text, expected):
+    assert parse_rational(text) == expected
+
+
+def test_rational_text_round_trips():
+    assert rational_text(Fraction(30000, 1001)) == "30000/1001"
+    assert rational_text(Fraction(25)) == "25/1"
+
+
+@pytest.mark.parametrize("seconds, expected", [
+    (Fraction(0), "0.000000"),
+    (Fraction(1001, 30000), "0.033366"),  # 0.0333666.. rounds down
+    (Fraction(17982 * 1001, 30000), "599.999400"),  # 17982 frames at 29.97
+    (Fraction(-1, 2), "-0.500000"),
+])
+def test_seconds_arg_rounds_down_to_microseconds(seconds, expected):
+    assert seconds_arg(seconds) == expected
+    assert floor_microseconds(seconds) <= seconds
+
+
+def test_ntsc_clock_has_no_drift():
+    fps = Fraction(30000, 1001)
+    clock = FrameClock.constant(5 * 60 * 30, fps)  # five minutes at 29.97
+    last = clock.frame_count - 1
+    assert clock.start_of(last) == Fraction(last * 1001, 30000)
+    assert clock.end == Fraction(clock.frame_count * 1001, 30000)
+    # a float 29.97 or int(fps) would be off by frames after five minutes
+    assert clock.frame_at(Fraction(300)) == 8991  # 300 s * 29.97 = 8991.0
+    assert abs(float(clock.start_of(8991)) - 299.9997) < 1e-4
+
+
+@pytest.mark.parametrize("seconds, frame", [
+    (Fraction(0), 0),
+    (Fraction(-1), 0),                 # clamped
+    (Fraction(1, 30), 1),              # exactly on a frame start
+    (Fraction(1, 30) - Fraction(1, 10**9), 0),
+    (Fraction(10), 29),               # past the end: last frame
+])
+def test_frame_at(seconds, frame):
+    clock = FrameClock.constant(30, Fraction(30))
+    assert clock.frame_at(seconds) == frame
+
+
+def test_variable_frame_rate_clock():
+    # 3 frames at 30 fps then 2 frames at 25 fps, as a concat of two parts
+    starts = [Fraction(0), Fraction(1, 30), Fraction(2, 30), Fraction(3, 30), Fraction(3, 30) + Fraction(1, 25)]
+    clock = FrameClock.from_timestamps(starts, Fraction(1, 25), None)
+    assert clock.end_of(2) == Fraction(1, 10)
+    assert clock.end_of(4) == Fraction(3, 30) + Fraction(2, 25)
+    assert clock.frame_at(Fraction(11, 100)) == 3
+
+
+def test_last_frame_duration_fallbacks():
+    starts = [Fraction(0), Fraction(1, 25)]
+    assert FrameClock.from_timestamps(starts, None, Fraction(25)).end == Fraction(2, 25)
+    assert FrameClock.from_timestamps(starts, None, None).end == Fraction(2, 25)
+    assert FrameClock.from_timestamps(starts[::-1], None, None).starts == tuple(starts)
+
+
+def test_clock_rejects_end_before_last_start():
+    with pytest.raises(ValueError):
+        FrameClock((Fraction(0), Fraction(1)), Fraction(1))
