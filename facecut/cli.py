@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="results folder (default Results/<video file name without extension>)")
     parser.add_argument("--threshold", type=_distance, metavar="D",
                         help="largest face distance that counts as a match "
-                             "(default per model: Dlib 0.6 Euclidean)")
+                             "(default per model: Dlib 0.5 Euclidean)")
     parser.add_argument("--model", default="Dlib", metavar="NAME",
                         help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512")
     parser.add_argument("--detector", default="dlib", metavar="NAME",
@@ -110,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FacecutError as error:
         _report(error, arguments.debug)
         return error.exit_code
+    except Exception as error:  # a bug: still one line and exit 2, never exit 1 ("not found")
+        _report(error, arguments.debug)
+        if not arguments.debug:
+            print("(this is a bug in facecut; rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _report(error: BaseException, debug: bool) -> None:
@@ -117,7 +122,8 @@ def _report(error: BaseException, debug: bool) -> None:
         import traceback
 
         traceback.print_exc()
-    print(f"error: {error}", file=sys.stderr)
+    text = str(error) if isinstance(error, FacecutError) else f"{type(error).__name__}: {error}"
+    print(f"error: {' '.join(text.split())}", file=sys.stderr)
 
 
 def _main(arguments: argparse.Namespace) -> int:

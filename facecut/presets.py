@@ -14,14 +14,14 @@ class Preset:
 
 ACCURATE = Preset(
     name="accurate",
-    detect_size=1280,
+    detect_size=640,
     interval=1,
-    description="every frame, detector at up to 1280 px",
+    description="every frame, detector at up to 640 px",
 )
 
 SPEED = Preset(
     name="speed",
-    detect_size=480,
+    detect_size=384,
     interval=2,
-    description="every 2nd frame, detector at up to 480 px",
+    description="every 2nd frame, detector at up to 384 px",
 )

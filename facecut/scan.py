@@ -94,7 +94,8 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     analysed = chunk.analysed_frames
     try:
         with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
-                  unit="frame", leave=False, dynamic_ncols=True, disable=not _show_bars,
+                  unit="frame", leave=False, dynamic_ncols=True,
+                  disable=None if _show_bars else True,  # None: off when stderr is no terminal
                   mininterval=0.5) as bar:
             for offset, frame in enumerate(read_frames(_video, chunk.start_frame, chunk.stop_frame)):
                 decoded += 1
@@ -137,9 +138,12 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     if not chunks:
         return []
     context = multiprocessing.get_context("spawn")
+    # One lock, made in the workers' context, serialises every bar's terminal writes.
+    lock = context.RLock()
+    tqdm.set_lock(lock)
     with _single_threaded_children():
         pool = context.Pool(processes=len(chunks), initializer=_init_worker,
-                            initargs=(settings, reference, video, tqdm.get_lock(), show_bars))
+                            initargs=(settings, reference, video, lock, show_bars))
     results: list[ChunkResult] = []
     try:
         workers = _worker_ids(pool)

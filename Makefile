@@ -1,0 +1,31 @@
+# Two commands do all the setup on a fresh machine:
+#   make run VIDEO=talk.mp4 REF=person.jpg [ARGS="--speed"]
+#   make test
+# Both create .venv on first use. `make system-deps` (root, Debian/Ubuntu) installs
+# ffmpeg and OpenBLAS first; without it ffmpeg comes from imageio-ffmpeg and dlib
+# is built without BLAS.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test system-deps bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	@test -n "$(VIDEO)" -a -n "$(REF)" || { echo "usage: make run VIDEO=path REF=photo [ARGS=...]"; exit 2; }
+	$(PY) video_inference.py --video "$(VIDEO)" --reference "$(REF)" $(ARGS)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -v
+
+system-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg libopenblas-dev liblapack-dev cmake
+
+clean:
+	rm -rf $(VENV)

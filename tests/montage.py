@@ -1,0 +1,188 @@
+"""Build labelled test videos from ../shared/media (never copied into the repo).
+
+A montage is a list of parts, each a few seconds of one clip (or two clips side by
+side, or a faceless stretch), scaled and padded to one frame size and joined with
+ffmpeg's concat filter. Parts keep their own frame rate (30 or 25 fps), so the
+result is variable-frame-rate; its timestamps use a 1/15000 time base in which both
+rates are exact, so every frame's time and label are known exactly.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
+CLIPS = MEDIA / "clips"
+TIMESCALE = 15000  # divisible by 30 and 25: frame times are exact integers
+
+
+@dataclass(frozen=True)
+class Part:
+    """`seconds` of `sources` starting at `start` (source time), at `fps`.
+
+    One source: a full-frame part. Two sources: side by side (hstack), audio from
+    the first. No source: a faceless grey stretch with faint noise for sound.
+    """
+
+    sources: tuple[str, ...]
+    start: float
+    seconds: int
+    fps: int
+    target: bool
+
+    @property
+    def frames(self) -> int:
+        return self.seconds * self.fps
+
+
+@dataclass
+class Montage:
+    path: Path
+    parts: list[Part]
+    width: int
+    height: int
+    frame_starts: list[Fraction] = field(default_factory=list)
+
+    @property
+    def frame_count(self) -> int:
+        return sum(part.frames for part in self.parts)
+
+    def target_segments(self) -> list[tuple[int, int]]:
+        """Inclusive frame ranges where the target is on screen, adjacent parts merged."""
+        ranges: list[tuple[int, int]] = []
+        first = 0
+        for part in self.parts:
+            last = first + part.frames - 1
+            if part.target:
+                if ranges and ranges[-1][1] == first - 1:
+                    ranges[-1] = (ranges[-1][0], last)
+                else:
+                    ranges.append((first, last))
+            first = last + 1
+        return ranges
+
+    def target_frames(self) -> set[int]:
+        return {f for a, b in self.target_segments() for f in range(a, b + 1)}
+
+    def time_of(self, frame: int) -> Fraction:
+        """Exact start time of a frame, from the parts' frame rates."""
+        time = Fraction(0)
+        for part in self.parts:
+            if frame < part.frames:
+                return time + Fraction(frame, part.fps)
+            frame -= part.frames
+            time += part.seconds
+        return time
+
+
+def ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        import imageio_ffmpeg
+
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+def build(parts: list[Part], out: Path, width: int = 640, height: int = 360,
+          audio: bool = True) -> Montage:
+    inputs: list[str] = []
+    filters: list[str] = []
+    labels: list[str] = []
+
+    def add_input(name: str) -> int:
+        inputs.extend(["-i", str(CLIPS / name)])
+        return len(inputs) // 2 - 1
+
+    def fit(w: int, h: int) -> str:
+        return (f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
+                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1")
+
+    for i, part in enumerate(parts):
+        timing = (f"trim=start={part.start}:duration={part.seconds},setpts=PTS-STARTPTS,"
+                  f"fps={part.fps}")
+        audio_timing = (f"atrim=start={part.start}:duration={part.seconds},asetpts=PTS-STARTPTS,"
+                        "aresample=44100,aformat=sample_fmts=fltp:channel_layouts=stereo")
+        if not part.sources:
+            filters.append(f"color=c=0x303030:s={width}x{height}:r={part.fps}:d={part.seconds},"
+                           f"setsar=1,format=yuv420p,settb=1/{TIMESCALE}[v{i}]")
+            filters.append(f"anoisesrc=d={part.seconds}:c=pink:r=44100:a=0.02,"
+                           f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{i}]")
+        elif len(part.sources) == 1:
+            k = add_input(part.sources[0])
+            filters.append(f"[{k}:v]{timing},{fit(width, height)},format=yuv420p,"
+                           f"settb=1/{TIMESCALE}[v{i}]")
+            filters.append(f"[{k}:a]{audio_timing}[a{i}]")
+        else:
+            k1, k2 = add_input(part.sources[0]), add_input(part.sources[1])
+            half = width // 2
+            filters.append(f"[{k1}:v]{timing},{fit(half, height)}[l{i}]")
+            filters.append(f"[{k2}:v]{timing},{fit(half, height)}[r{i}]")
+            filters.append(f"[l{i}][r{i}]hstack=inputs=2,format=yuv420p,settb=1/{TIMESCALE}[v{i}]")
+            filters.append(f"[{k1}:a]{audio_timing}[a{i}]")
+        labels.append(f"[v{i}][a{i}]")
+    filters.append(f"{''.join(labels)}concat=n={len(parts)}:v=1:a=1[v][a]")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *inputs,
+               "-filter_complex", ";".join(filters), "-map", "[v]"]
+    if audio:
+        command += ["-map", "[a]", "-c:a", "aac", "-b:a", "160k"]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", "48",
+                "-fps_mode", "passthrough", "-video_track_timescale", str(TIMESCALE),
+                "-movflags", "+faststart", str(out)]
+    subprocess.run(command, check=True)
+    montage = Montage(out, list(parts), width, height)
+    montage.frame_starts = probe_frame_starts(out)
+    if len(montage.frame_starts) != montage.frame_count:
+        raise RuntimeError(f"montage has {len(montage.frame_starts)} frames, expected "
+                           f"{montage.frame_count}")
+    for index in (0, montage.frame_count // 2, montage.frame_count - 1):
+        if abs(montage.frame_starts[index] - montage.time_of(index)) > Fraction(1, 1000):
+            raise RuntimeError(f"montage frame {index} is at {float(montage.frame_starts[index])}"
+                               f" s, expected {float(montage.time_of(index))} s")
+    return montage
+
+
+def probe_frame_starts(path: Path) -> list[Fraction]:
+    """Presentation times of the first video stream's frames, by ffprobe (independent
+    of the tool's own probing)."""
+    exe = shutil.which("ffprobe")
+    assert exe, "tests need ffprobe"
+    base = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                           "stream=time_base", "-of", "csv=p=0", str(path)],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    num, den = base.split("/")
+    out = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "packet=pts", "-of", "csv=p=0", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return sorted(int(line.split(",")[0]) * Fraction(int(num), int(den))
+                  for line in out.split() if line.strip() and line.split(",")[0] != "N/A")
+
+
+TARGET = "d9.mp4"  # man with glasses; the reference is taken from its 18.5 s mark
+
+
+def standard_parts() -> list[Part]:
+    """The montage the end-to-end tests use: 17 s, 8 parts, target three times
+    (once beside another person), a faceless stretch, 30 and 25 fps parts."""
+    return [
+        Part(("d3.mp4",), 0, 2, 30, False),
+        Part((TARGET,), 0, 3, 30, True),
+        Part((), 0, 1, 30, False),
+        Part(("d20.mp4",), 0, 2, 25, False),
+        Part((TARGET, "d14.mp4"), 3, 2, 30, True),
+        Part(("d10.mp4",), 0, 2, 30, False),
+        Part((TARGET,), 6, 3, 25, True),
+        Part(("d19.mp4",), 0, 2, 30, False),
+    ]
+
+
+def reference_photo(out: Path, source: str = TARGET, at: float = 18.5) -> Path:
+    """A still of the target from a moment the montage does not use."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([ffmpeg(), "-nostdin", "-loglevel", "error", "-y", "-ss", str(at), "-i",
+                    str(CLIPS / source), "-frames:v", "1", str(out)], check=True)
+    return out

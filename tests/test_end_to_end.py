@@ -1,0 +1,256 @@
+"""The real CLI on real people from ../shared/media, checked with ffprobe and audio."""
+from __future__ import annotations
+
+import subprocess
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import montage as montage_builder
+from checks import (audio_offset, audio_streams, gray_frames, score, video_duration,
+                    video_frame_count)
+from conftest import CliResult, run_cli
+
+pytestmark = [pytest.mark.media]
+
+
+def one_line_error(result: CliResult) -> str:
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert lines, "expected an error message on stderr"
+    assert "Traceback" not in result.stderr, result.stderr
+    assert lines[-1].startswith("error: "), result.stderr
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def default_run(montage, reference, tmp_path_factory) -> tuple[CliResult, float]:
+    out = tmp_path_factory.mktemp("default") / "results"
+    started = time.monotonic()
+    result = run_cli("--video", str(montage.path), "--reference", str(reference),
+                     "--num_processes", "2", output=out)
+    return result, time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_default_preset_finds_every_appearance_to_the_frame(default_run, montage):
+    result, wall = default_run
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    measured = score(doc["segments"], montage.target_segments())
+    print(f"\ndefault preset: F1 {measured.f1:.4f} (P {measured.precision:.4f} R "
+          f"{measured.recall:.4f}), worst boundary {measured.worst_boundary} frames, "
+          f"{doc['stats']['frames_analysed']} frames in {wall:.1f} s wall")
+    assert measured.f1 >= 0.95
+    assert measured.segments == measured.truth_segments, doc["segments"]
+    assert measured.worst_boundary is not None and measured.worst_boundary <= 2
+    assert doc["video"]["frame_count"] == montage.frame_count
+    assert doc["video"]["variable_frame_rate"] is True
+    assert doc["stats"]["frames_analysed"] == montage.frame_count
+    assert "appearance" in result.stdout and str(result.output) in result.stdout
+
+
+@pytest.mark.slow
+def test_metadata_times_are_the_frames_own_timestamps(default_run, montage):
+    doc = default_run[0].metadata
+    for segment in doc["segments"]:
+        start, end = segment["start_frame"], segment["end_frame"]
+        assert segment["start_time"] == pytest.approx(float(montage.frame_starts[start]), abs=1e-6)
+        assert segment["end_time"] == pytest.approx(float(montage.time_of(end + 1)), abs=1e-6)
+        for detection in segment["detections"]:
+            assert detection["time"] == pytest.approx(float(montage.frame_starts[detection["frame"]]),
+                                                      abs=1e-6)
+            box = detection["box"]
+            assert 0 <= box["x"] and box["x"] + box["w"] <= montage.width
+            assert 0 <= box["y"] and box["y"] + box["h"] <= montage.height
+            assert detection["distance"] <= doc["settings"]["threshold"]
+
+
+@pytest.mark.slow
+def test_clips_are_frame_accurate_with_audio_in_sync(default_run, montage):
+    result, _ = default_run
+    doc = result.metadata
+    clips = result.clips()
+    assert [c.name for c in clips] == [s["clip"] for s in doc["segments"]]
+    for segment, clip in zip(doc["segments"], clips):
+        first, last = segment["start_frame"], segment["end_frame"]
+        # the segment's part of the montage may mix 30 and 25 fps: one frame = the longest
+        frame = 1 / 25
+        expected = segment["end_time"] - segment["start_time"]
+        assert abs(video_duration(clip) - expected) <= frame, clip
+        assert video_frame_count(clip) == last - first + 1, clip
+        assert audio_streams(clip) == 1, clip
+        offset = audio_offset(clip, montage.path, segment["start_time"])
+        assert abs(offset) <= frame, f"{clip.name}: audio off by {offset * 1000:.1f} ms"
+        # the clip's first picture is the segment's first frame, not a neighbour
+        head = gray_frames(clip, 0, 1, montage.width, montage.height)[0]
+        around = gray_frames(montage.path, float(montage.frame_starts[first - 1]) + 0.001, 3,
+                             montage.width, montage.height)
+        errors = [float(np.mean((head - candidate) ** 2)) for candidate in around]
+        assert int(np.argmin(errors)) == 1, f"{clip.name}: first frame errors {errors}"
+
+
+@pytest.mark.slow
+def test_speed_preset(montage, reference, tmp_path):
+    started = time.monotonic()
+    result = run_cli("--video", str(montage.path), "--reference", str(reference), "--speed",
+                     "--num_processes", "2", output=tmp_path / "speed")
+    wall = time.monotonic() - started
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    measured = score(doc["segments"], montage.target_segments())
+    print(f"\nspeed preset: F1 {measured.f1:.4f}, worst boundary {measured.worst_boundary} frames,"
+          f" {doc['stats']['frames_analysed']} frames in {wall:.1f} s wall")
+    assert doc["settings"]["preset"] == "speed"
+    assert measured.f1 >= 0.95
+    assert measured.worst_boundary is not None and measured.worst_boundary <= 2
+
+
+@pytest.fixture(scope="module")
+def someone_else_run(reference, tmp_path_factory) -> CliResult:
+    out = tmp_path_factory.mktemp("else") / "results"
+    return run_cli("--video", str(montage_builder.CLIPS / "d18.mp4"), "--reference",
+                   str(reference), "--num_processes", "1", output=out)
+
+
+@pytest.mark.slow
+def test_someone_else_gives_exit_1_and_no_clips(someone_else_run):
+    result = someone_else_run
+    assert result.code == 1, result.stderr
+    assert result.clips() == []
+    doc = result.metadata
+    assert doc["segments"] == []
+    assert doc["stats"]["frames_analysed"] == 216
+    assert "not found" in result.stdout
+
+
+@pytest.mark.slow
+def test_second_run_refuses_then_overwrite_replaces(someone_else_run, reference):
+    out = someone_else_run.output
+    before = (out / "metadata.json").read_bytes()
+    again = run_cli("--video", str(montage_builder.CLIPS / "d18.mp4"), "--reference",
+                    str(reference), output=out)
+    assert again.code == 2
+    assert "already holds results" in one_line_error(again)
+    assert "--overwrite" in one_line_error(again)
+    assert (out / "metadata.json").read_bytes() == before
+    replaced = run_cli("--video", str(montage_builder.CLIPS / "d18.mp4"), "--reference",
+                       str(reference), "--interval", "3", "--overwrite", output=out)
+    assert replaced.code == 1, replaced.stderr
+    assert replaced.metadata["settings"]["interval"] == 3
+    assert [p.name for p in out.iterdir()] == ["metadata.json"]  # no staging left behind
+
+
+@pytest.fixture(scope="module")
+def short_montage(media_dir) -> montage_builder.Montage:
+    parts = [
+        montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
+        montage_builder.Part((montage_builder.TARGET,), 10, 2, 30, True),
+        montage_builder.Part(("d18.mp4",), 1, 2, 30, False),
+    ]
+    return montage_builder.build(parts, media_dir / "short.mp4")
+
+
+@pytest.mark.slow
+def test_padding_copy_and_interval(short_montage, reference, tmp_path):
+    result = run_cli("--video", str(short_montage.path), "--reference", str(reference),
+                     "--padding", "0.5", "--copy", "--interval", "3", "--min-duration", "0.2",
+                     output=tmp_path / "out")
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    assert doc["settings"]["cut"] == "copy" and doc["settings"]["interval"] == 3
+    assert doc["stats"]["frames_analysed"] == -(-short_montage.frame_count // 3)
+    [segment] = doc["segments"]
+    truth_start, truth_end = short_montage.target_segments()[0]
+    assert abs(segment["start_frame"] - truth_start) <= 3
+    assert abs(segment["end_frame"] - truth_end) <= 3
+    assert segment["clip_start_time"] == pytest.approx(segment["start_time"] - 0.5, abs=1 / 30)
+    assert segment["clip_end_time"] == pytest.approx(segment["end_time"] + 0.5, abs=1 / 30)
+    [clip] = result.clips()
+    assert audio_streams(clip) == 1
+    # stream copy snaps to a keyframe at or before the start: never shorter
+    assert video_duration(clip) >= segment["clip_end_time"] - segment["clip_start_time"] - 1 / 30
+
+
+@pytest.mark.slow
+def test_video_without_audio_gives_clips_without_audio(short_montage, reference, tmp_path):
+    silent = tmp_path / "silent.mp4"
+    subprocess.run([montage_builder.ffmpeg(), "-v", "error", "-i", str(short_montage.path), "-an",
+                    "-c", "copy", str(silent)], check=True)
+    result = run_cli("--video", str(silent), "--reference", str(reference),
+                     "--padding", "0.2", output=tmp_path / "out")
+    assert result.code == 0, result.stderr
+    assert result.metadata["video"]["has_audio"] is False
+    [clip] = result.clips()
+    assert audio_streams(clip) == 0
+    segment = result.metadata["segments"][0]
+    assert video_frame_count(clip) == segment["clip_end_frame"] - segment["clip_start_frame"] + 1
+
+
+# ------------------------------------------------------------------ bad input (fast)
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.mp4", "no such file"),
+    (lambda d: d, "is a directory"),
+    (lambda d: (d / "notes.mp4").write_text("hello, not a video\n") and d / "notes.mp4",
+     "not a readable video"),
+    (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty"),
+])
+def test_bad_video_is_one_line_error_exit_2(make, message, reference, tmp_path):
+    video_dir = tmp_path / "in"
+    video_dir.mkdir()
+    video = make(video_dir)
+    result = run_cli("--video", str(video), "--reference", str(reference),
+                     output=tmp_path / "out")
+    assert result.code == 2
+    line = one_line_error(result)
+    assert message in line and str(video) in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_reference_without_a_face(tmp_path):
+    blank = tmp_path / "wall.png"
+    subprocess.run([montage_builder.ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=gray:s=400x400", "-frames:v", "1", str(blank)], check=True)
+    result = run_cli("--video", str(montage_builder.CLIPS / "d18.mp4"), "--reference", str(blank),
+                     output=tmp_path / "out")
+    assert result.code == 2
+    assert "no face found" in one_line_error(result)
+    assert not (tmp_path / "out").exists()
+
+
+def test_video_given_as_reference(tmp_path):
+    clip = montage_builder.CLIPS / "d18.mp4"
+    result = run_cli("--video", str(clip), "--reference", str(clip), output=tmp_path / "out")
+    assert result.code == 2
+    assert "not a readable image" in one_line_error(result)
+
+
+@pytest.mark.parametrize("args", [["--interval", "0"], ["--num_processes", "-1"],
+                                  ["--threshold", "abc"], ["--padding", "-1"], ["--speed", "True"]])
+def test_bad_arguments_exit_2(args, tmp_path):
+    result = run_cli("--video", "v.mp4", "--reference", "r.jpg", *args, output=tmp_path / "o")
+    assert result.code == 2
+    assert "usage:" in result.stderr
+
+
+def test_unknown_model_names_the_choices(reference, tmp_path):
+    result = run_cli("--video", str(montage_builder.CLIPS / "d18.mp4"), "--reference",
+                     str(reference), "--model", "NoSuchNet", output=tmp_path / "out")
+    assert result.code == 2
+    line = one_line_error(result)
+    assert "NoSuchNet" in line and "Dlib" in line
+
+
+def test_help_explains_every_flag():
+    result = subprocess.run([__import__("sys").executable,
+                             str(Path(__file__).resolve().parent.parent / "video_inference.py"),
+                             "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for flag in ("--video", "--reference", "--interval", "--speed", "--num_processes", "--output",
+                 "--threshold", "--model", "--detector", "--min-gap", "--min-duration",
+                 "--padding", "--copy", "--overwrite"):
+        assert flag in result.stdout
+    assert "keyframe" in result.stdout
