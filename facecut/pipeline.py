@@ -11,7 +11,7 @@ from pathlib import Path
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
 from .faces import FaceEngine, default_threshold
-from .media import ClipJob, VideoInfo, cut_clip, probe
+from .media import ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
 from .metadata import (ClipOutcome, ReferenceSummary, Settings, Stats, VideoSummary,
                        build_metadata)
 from .output import METADATA, ResultsFolder
@@ -172,6 +172,9 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
         try:
             return [future.result() for future in futures]
         except BaseException:
+            # Interrupted: stop queued cuts and end running ffmpeg children now, so the
+            # executor's shutdown does not wait for them.
             for future in futures:
                 future.cancel()
+            ChildProcesses.kill_all()
             raise

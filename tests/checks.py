@@ -69,14 +69,18 @@ def audio_offset(clip: Path, source: Path, clip_start: float, rate: int = 8000,
     size = 1 << int(np.ceil(np.log2(len(window) + len(piece))))
     correlation = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(piece, size)), size)
     valid = correlation[: len(window) - len(piece) + 1]
-    lag = int(np.argmax(valid)) / rate
+    # normalise by the energy of the window under the piece at each lag, so a louder
+    # stretch next to the right place cannot win
+    energy = np.concatenate(([0.0], np.cumsum(window ** 2)))
+    local = energy[len(piece):len(piece) + len(valid)] - energy[:len(valid)]
+    lag = int(np.argmax(valid / np.sqrt(np.maximum(local, 1e-12)))) / rate
     return (clip_start - begin) - lag
 
 
 def gray_frames(path: Path, start: float, count: int, width: int, height: int) -> np.ndarray:
     data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-ss", f"{start:.6f}", "-i",
-                           str(path), "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt",
-                           "gray", "-"], check=True, capture_output=True).stdout
+                           str(path), "-frames:v", str(count), "-fps_mode", "passthrough",
+                           "-f", "rawvideo", "-pix_fmt", "gray", "-"], check=True, capture_output=True).stdout
     frames = np.frombuffer(data, dtype=np.uint8)
     return frames.reshape(-1, height, width).astype(np.float64)
 

@@ -86,7 +86,8 @@ def test_clips_are_frame_accurate_with_audio_in_sync(default_run, montage):
         assert abs(offset) <= frame, f"{clip.name}: audio off by {offset * 1000:.1f} ms"
         # the clip's first picture is the segment's first frame, not a neighbour
         head = gray_frames(clip, 0, 1, montage.width, montage.height)[0]
-        around = gray_frames(montage.path, float(montage.frame_starts[first - 1]) + 0.001, 3,
+        # frames first-1, first, first+1 of the montage (seek just before first-1)
+        around = gray_frames(montage.path, float(montage.frame_starts[first - 1]) - 0.001, 3,
                              montage.width, montage.height)
         errors = [float(np.mean((head - candidate) ** 2)) for candidate in around]
         assert int(np.argmin(errors)) == 1, f"{clip.name}: first frame errors {errors}"
@@ -254,3 +255,12 @@ def test_help_explains_every_flag():
                  "--padding", "--copy", "--overwrite"):
         assert flag in result.stdout
     assert "keyframe" in result.stdout
+
+
+def test_audio_offset_check_detects_a_shift(montage, tmp_path):
+    """The sync check itself: audio cut 100 ms late must measure as -100 ms."""
+    shifted = tmp_path / "shifted.m4a"
+    subprocess.run([montage_builder.ffmpeg(), "-v", "error", "-ss", "2.1", "-i", str(montage.path),
+                    "-t", "2", "-vn", "-c:a", "aac", str(shifted)], check=True)
+    assert audio_offset(shifted, montage.path, 2.0) == pytest.approx(-0.1, abs=0.002)
+    assert audio_offset(shifted, montage.path, 2.1) == pytest.approx(0.0, abs=0.002)

@@ -1,0 +1,66 @@
+"""Probing real files, with ffprobe and with the ffmpeg-only fallback."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+import montage as montage_builder
+from facecut import media
+from facecut.errors import VideoError
+
+pytestmark = [pytest.mark.media]
+
+
+def test_probe_constant_rate_clip():
+    info = media.probe(str(montage_builder.CLIPS / "d9.mp4"))
+    assert info.fps == Fraction(30)
+    assert info.frame_count == 587
+    assert (info.width, info.height) == (512, 480)
+    assert info.has_audio and info.audio_streams == 1
+    assert info.clock.start_of(586) == Fraction(586, 30)
+    assert not info.variable_frame_rate
+
+
+def test_probe_variable_rate_montage_matches_its_construction(montage):
+    info = media.probe(str(montage.path))
+    assert info.frame_count == montage.frame_count
+    assert info.variable_frame_rate
+    for frame in range(montage.frame_count):
+        assert info.clock.start_of(frame) == montage.time_of(frame)
+    # the last frame's duration is the muxer's estimate (the average frame period)
+    assert abs(info.clock.end - montage.time_of(montage.frame_count)) < Fraction(1, 30)
+
+
+def test_ffmpeg_only_probe_agrees_with_ffprobe(montage, monkeypatch):
+    """imageio-ffmpeg ships no ffprobe: the fallback must give the same answers."""
+    full = media.probe(str(montage.path))
+    monkeypatch.setattr(media, "_tools", media.Tools(media.find_tools().ffmpeg, None))
+    fallback = media.probe(str(montage.path))
+    assert fallback.clock.starts == full.clock.starts
+    assert abs(fallback.clock.end - full.clock.end) < Fraction(1, 1000)
+    assert fallback.fps == pytest.approx(full.fps, rel=1e-3)
+    assert (fallback.width, fallback.height, fallback.audio_streams, fallback.rotation) == \
+           (full.width, full.height, full.audio_streams, full.rotation)
+
+
+def test_decoding_a_chunk_starts_on_the_right_frame(montage):
+    """Frames read from a mid-video seek equal the same frames read from the start."""
+    import numpy as np
+
+    info = media.probe(str(montage.path))
+    from_start = list(media.read_frames(info, 0, 64))
+    from_seek = list(media.read_frames(info, 59, 64))
+    assert len(from_seek) == 5
+    for offset, frame in enumerate(from_seek):
+        assert np.array_equal(frame, from_start[59 + offset])
+
+
+def test_still_image_is_not_a_video(reference):
+    with pytest.raises(VideoError, match="still image"):
+        media.probe(str(reference))
+
+
+def test_paths_cannot_become_options_or_protocols(tmp_path):
+    assert media.input_url("-i.mp4").startswith("file:/")
+    assert media.input_url("http://x/y.mp4").startswith("file:/")
