@@ -135,6 +135,7 @@ class VideoInfo:
     start_time: Fraction  # the file's start time; all times are relative to it
     duration: Fraction
     codec: str
+    declared_frames: int | None = None  # what the container's header says, if anything
 
     @property
     def frame_count(self) -> int:
@@ -244,7 +245,9 @@ def probe(path: str) -> VideoInfo:
     return VideoInfo(path=os.path.abspath(path), width=width, height=height, rotation=rotation,
                      fps=fps, clock=clock, audio_streams=len(audio_streams),
                      start_time=start_time, duration=max(duration, clock.end),
-                     codec=str(stream.get("codec_name", "?")))
+                     codec=str(stream.get("codec_name", "?")),
+                     declared_frames=int(stream["nb_frames"]) if str(stream.get("nb_frames", ""))
+                     .isdigit() else None)
 
 
 def _strip_prefix(message: str) -> str:
@@ -318,55 +321,101 @@ def _with_global_options(args: list[str], *extra: str) -> list[str]:
     return [args[0], "-nostdin", "-hide_banner", "-loglevel", "error", *extra, *args[1:]]
 
 
-def read_frames(video: VideoInfo, start_frame: int, stop_frame: int) -> Iterator[np.ndarray]:
-    """Decode frames [start_frame, stop_frame) in order, as displayed (rotation
-    applied), as BGR uint8 arrays, with one seek at the start and none after.
+# Decoding starts this long before a chunk's first frame, so that even where the
+# demuxer's seek is approximate (MPEG-TS has no index) the decoder meets a keyframe
+# before the frames we need; the frames before the chunk are decoded and dropped.
+SEEK_MARGIN = Fraction(3)
 
-    The seek point is halfway between the previous frame and `start_frame`, so
-    rounding can never land on the wrong frame. Stops early (without error) if the
-    file ends sooner, e.g. when it is truncated.
+
+def read_frames(video: VideoInfo, start_frame: int,
+                stop_frame: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode frames [start_frame, stop_frame) in order, as displayed (rotation
+    applied), as (frame index, BGR uint8 array), with one seek at the start and none
+    after.
+
+    Each frame's index comes from its own timestamp (ffmpeg's showinfo filter), not
+    from counting, so a frame the decoder drops (damaged data, inexact seek) is
+    simply missing rather than shifting every later index. Stops early, without
+    error, where the file ends sooner (truncation).
     """
     if stop_frame <= start_frame:
         return
     clock = video.clock
+    seek = max(Fraction(0), clock.start_of(start_frame) - SEEK_MARGIN)
+    seek = Fraction(seconds_arg(seek)) if seek > 0 else Fraction(0)
     input_options: dict[str, object] = {"threads": 1}
-    if start_frame > 0:
-        input_options["ss"] = seconds_arg((clock.start_of(start_frame - 1) + clock.start_of(start_frame)) / 2)
-    args = _with_global_options(
+    if seek > 0:
+        input_options["ss"] = seconds_arg(seek)
+    args = (
         ffmpeg.input(input_url(video.path), **input_options)
-        .output("pipe:", format="rawvideo", pix_fmt="bgr24", vframes=stop_frame - start_frame,
-                fps_mode="passthrough", an=None, sn=None, dn=None)
+        .filter("showinfo", checksum=0)
+        .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough",
+                an=None, sn=None, dn=None)
         .compile(cmd=find_tools().ffmpeg))
+    args = [args[0], "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", *args[1:]]
     frame_bytes = video.width * video.height * 3
-    stderr_file = _TempText()
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=stderr_file.handle, bufsize=frame_bytes)
+                               stderr=subprocess.PIPE, bufsize=frame_bytes)
     ChildProcesses.add(process)
+    stamps = _FrameStamps(process)
     try:
         assert process.stdout is not None
-        for _ in range(stop_frame - start_frame):
+        while True:
             data = process.stdout.read(frame_bytes)
             if len(data) < frame_bytes:
                 break
-            yield np.frombuffer(data, dtype=np.uint8).reshape(video.height, video.width, 3)
+            stamp = stamps.next()
+            if stamp is None:
+                break
+            index = clock.nearest_frame(seek + stamp)
+            if index < start_frame:
+                continue
+            if index >= stop_frame:
+                break
+            yield index, np.frombuffer(data, dtype=np.uint8).reshape(video.height, video.width, 3)
+            if index == stop_frame - 1:
+                break
     finally:
         if process.poll() is None:
             process.kill()
         process.wait()
+        stamps.close()
         ChildProcesses.remove(process)
-        stderr_file.close()
 
 
-class _TempText:
-    """A temporary file for a child's stderr, so a chatty child never blocks on a pipe."""
+class _FrameStamps:
+    """Reads ffmpeg's stderr on a thread and hands out each output frame's
+    timestamp (seconds after the seek point) from the showinfo filter's lines."""
 
-    def __init__(self) -> None:
-        import tempfile
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        import queue
 
-        self.handle = tempfile.TemporaryFile()
+        self._queue: "queue.Queue[Fraction | None]" = queue.Queue()
+        self._time_base = Fraction(1, 1)
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stderr is not None
+        for raw in process.stderr:
+            line = raw.decode("utf-8", "replace")
+            if "Parsed_showinfo" not in line:
+                continue
+            if "config in time_base:" in line:
+                base = line.split("config in time_base:", 1)[1].split(",", 1)[0].strip()
+                self._time_base = parse_rational(base) or self._time_base
+            elif " pts:" in line and " n:" in line:
+                pts = line.split(" pts:", 1)[1].split()[0]
+                if pts.lstrip("-").isdigit():
+                    self._queue.put(int(pts) * self._time_base)
+        self._queue.put(None)
+
+    def next(self) -> Fraction | None:
+        """The next frame's timestamp; None if ffmpeg ended without one."""
+        return self._queue.get(timeout=60)
 
     def close(self) -> None:
-        self.handle.close()
+        self._thread.join(timeout=5)
 
 
 # ---------------------------------------------------------------- cutting

@@ -96,10 +96,12 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
     short = [result for result in chunk_results if result.frames_decoded < result.chunk.frame_count]
     if not frames:
         raise VideoError(f"{options.video}: no frame could be decoded (damaged file?)")
-    if short:
-        first_missing = min(r.chunk.start_frame + r.frames_decoded for r in short)
-        log.warn(f"{options.video}: frames from {first_missing} on could not be decoded "
-                 "(truncated or damaged file); results cover what decodes")
+    missing = sum(r.chunk.frame_count - r.frames_decoded for r in short)
+    if video.declared_frames and video.declared_frames > video.frame_count:
+        missing += video.declared_frames - video.frame_count
+    if missing:
+        log.warn(f"{options.video}: {missing} frame(s) could not be decoded (truncated or "
+                 "damaged file); results cover what decodes")
 
     segments = merge_segments(matched_frames(frames, threshold), video.clock, options.interval,
                               options.min_gap, options.min_duration)
@@ -148,10 +150,14 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
     parallel = max(1, min(options.processes, len(segments)))
     threads = max(1, cpu_count() // parallel)
     jobs = []
+    # Test hook: make ffmpeg really fail on clip N (its input does not exist), to
+    # exercise the one-clip-fails path end to end. Never set in normal use.
+    fault = os.environ.get("FACECUT_FAULT_CLIP", "")
     for index, segment in enumerate(segments, start=1):
         first, last = clip_frames(segment, video.clock, options.padding)
         start = video.clock.start_of(first)
-        jobs.append(ClipJob(source=video.path, destination=str(staging / f"clip_{index}.mp4"),
+        source = video.path + ".injected-fault" if fault == str(index) else video.path
+        jobs.append(ClipJob(source=source, destination=str(staging / f"clip_{index}.mp4"),
                             start=start, duration=video.clock.end_of(last) - start,
                             copy=options.copy, has_audio=video.has_audio, threads=threads,
                             even_size=video.width % 2 == 0 and video.height % 2 == 0))

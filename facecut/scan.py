@@ -97,12 +97,12 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                   unit="frame", leave=False, dynamic_ncols=True,
                   disable=None if _show_bars else True,  # None: off when stderr is no terminal
                   mininterval=0.5) as bar:
-            for offset, frame in enumerate(read_frames(_video, chunk.start_frame, chunk.stop_frame)):
+            for index, frame in read_frames(_video, chunk.start_frame, chunk.stop_frame):
                 decoded += 1
-                if offset % chunk.interval:
+                if index % chunk.interval:
                     continue
                 faces = _engine.analyse(frame, _reference, _settings.metric)
-                results.append(FrameFaces(chunk.start_frame + offset, faces))
+                results.append(FrameFaces(index, faces))
                 bar.update(1)
     except FacecutError as error:
         return error

@@ -114,6 +114,16 @@ class FrameClock:
         index = bisect_right(self.starts, seconds) - 1
         return min(max(index, 0), len(self.starts) - 1)
 
+    def nearest_frame(self, seconds: Fraction) -> int:
+        """The frame whose start is closest to `seconds` (ties go to the later frame):
+        maps a decoder's timestamp, possibly rounded, back to a frame index."""
+        index = bisect_left(self.starts, seconds)
+        if index >= len(self.starts):
+            return len(self.starts) - 1
+        if index > 0 and seconds - self.starts[index - 1] < self.starts[index] - seconds:
+            return index - 1
+        return index
+
     def last_frame_before(self, seconds: Fraction) -> int:
         """The last frame that starts strictly before `seconds`, clamped to the video."""
         index = bisect_left(self.starts, seconds) - 1

@@ -63,3 +63,27 @@ def montage(media_dir: Path) -> montage_builder.Montage:
 @pytest.fixture(scope="session")
 def reference(media_dir: Path) -> Path:
     return montage_builder.reference_photo(media_dir / "reference.png")
+
+
+@pytest.fixture(scope="session")
+def short_montage(media_dir: Path) -> montage_builder.Montage:
+    """5 s: someone else, the target for 2 s, someone else."""
+    parts = [
+        montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
+        montage_builder.Part((montage_builder.TARGET,), 10, 2, 30, True),
+        montage_builder.Part(("d18.mp4",), 1, 2, 30, False),
+    ]
+    return montage_builder.build(parts, media_dir / "short.mp4")
+
+
+def peak_rss_mib(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float]:
+    """Run a command; return it and the largest resident set of any process in its tree."""
+    wrapper = ("import resource, subprocess, sys\n"
+               "code = subprocess.run(sys.argv[1:]).returncode\n"
+               "print('peak_rss_kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+               " file=sys.stderr)\n"
+               "sys.exit(code)\n")
+    process = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True,
+                             text=True, **kwargs)
+    last = process.stderr.strip().splitlines()[-1]
+    return process, int(last.split()[-1]) / 1024

@@ -144,16 +144,6 @@ def test_second_run_refuses_then_overwrite_replaces(someone_else_run, reference)
     assert [p.name for p in out.iterdir()] == ["metadata.json"]  # no staging left behind
 
 
-@pytest.fixture(scope="module")
-def short_montage(media_dir) -> montage_builder.Montage:
-    parts = [
-        montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
-        montage_builder.Part((montage_builder.TARGET,), 10, 2, 30, True),
-        montage_builder.Part(("d18.mp4",), 1, 2, 30, False),
-    ]
-    return montage_builder.build(parts, media_dir / "short.mp4")
-
-
 @pytest.mark.slow
 def test_padding_copy_and_interval(short_montage, reference, tmp_path):
     result = run_cli("--video", str(short_montage.path), "--reference", str(reference),

@@ -50,10 +50,13 @@ def test_decoding_a_chunk_starts_on_the_right_frame(montage):
 
     info = media.probe(str(montage.path))
     from_start = list(media.read_frames(info, 0, 64))
-    from_seek = list(media.read_frames(info, 59, 64))
-    assert len(from_seek) == 5
-    for offset, frame in enumerate(from_seek):
-        assert np.array_equal(frame, from_start[59 + offset])
+    assert [index for index, _ in from_start] == list(range(64))
+    for first in (59, 200, 484):  # 30 fps part, 25 fps part, the last frame
+        from_seek = list(media.read_frames(info, first, first + 5))
+        assert [index for index, _ in from_seek] == list(range(first, min(first + 5, 485)))
+        if first == 59:
+            for index, frame in from_seek:
+                assert np.array_equal(frame, from_start[index][1])
 
 
 def test_still_image_is_not_a_video(reference):

@@ -77,3 +77,15 @@ def test_last_frame_duration_fallbacks():
 def test_clock_rejects_end_before_last_start():
     with pytest.raises(ValueError):
         FrameClock((Fraction(0), Fraction(1)), Fraction(1))
+
+
+@pytest.mark.parametrize("seconds, frame", [
+    (Fraction(0), 0), (Fraction(-1), 0), (Fraction(1, 30), 1),
+    (Fraction(1, 30) - Fraction(1, 1000), 1),   # decoder rounding below a frame start
+    (Fraction(1, 30) + Fraction(1, 1000), 1),
+    (Fraction(1, 60), 1),                       # exactly halfway: the later frame
+    (Fraction(1, 60) - Fraction(1, 10**6), 0),
+    (Fraction(100), 29),
+])
+def test_nearest_frame(seconds, frame):
+    assert FrameClock.constant(30, Fraction(30)).nearest_frame(seconds) == frame
