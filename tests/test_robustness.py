@@ -314,7 +314,7 @@ def read_only_dir(tmp_path):
 @pytest.fixture
 def full_disk(tmp_path):
     path = tmp_path / "full"
-    if not _mount_tmpfs(path, "size=256k"):
+    if not _mount_tmpfs(path, "size=40k"):
         pytest.skip("needs root and mount to make a tiny filesystem")
     yield path
     subprocess.run(["umount", str(path)], check=False)
