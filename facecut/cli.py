@@ -6,6 +6,7 @@ appears (metadata.json still written), 2 = error, 128+N = stopped by signal N.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from fractions import Fraction
@@ -95,18 +96,37 @@ def build_parser() -> argparse.ArgumentParser:
 def _raise_on_signal(signum: int, _frame: Any) -> None:
     from .media import ChildProcesses
 
-    ChildProcesses.kill_all()
+    ChildProcesses.kill_all()  # also marks the run as stopping
+    # A second signal while we clean up: stop at once rather than raise mid-cleanup.
+    for other in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(other, _exit_now)
     raise Interrupted(signum)
+
+
+def _exit_now(signum: int, _frame: Any) -> None:
+    from .media import ChildProcesses
+
+    ChildProcesses.kill_all()
+    os._exit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)  # exits 2 with usage on bad arguments
-    signal.signal(signal.SIGTERM, _raise_on_signal)
+    previous = {signum: signal.signal(signum, _raise_on_signal)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _main(arguments)
-    except KeyboardInterrupt:
-        _report(Interrupted(signal.SIGINT), arguments.debug)
-        return 128 + signal.SIGINT
+        return _run_reporting(arguments)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_reporting(arguments: argparse.Namespace) -> int:
+    try:
+        try:
+            return _main(arguments)
+        except KeyboardInterrupt:
+            raise Interrupted(signal.SIGINT) from None
     except FacecutError as error:
         _report(error, arguments.debug)
         return error.exit_code

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -72,8 +73,13 @@ def input_url(path: str | os.PathLike[str]) -> str:
 class ChildProcesses:
     """Every ffmpeg child this process started, so a signal handler can end them all."""
 
-    _lock = threading.Lock()
+    # Reentrant: a signal handler runs on the main thread, possibly while that very
+    # thread is inside add() or remove().
+    _lock = threading.RLock()
     _children: set[subprocess.Popen[bytes]] = set()
+    # Set when this process was told to stop, so a child that dies of a signal is
+    # told apart from one that crashed (or was killed by the OOM killer).
+    stopping = False
 
     @classmethod
     def add(cls, process: subprocess.Popen[bytes]) -> None:
@@ -87,6 +93,7 @@ class ChildProcesses:
 
     @classmethod
     def kill_all(cls) -> None:
+        cls.stopping = True
         with cls._lock:
             children = list(cls._children)
         for process in children:
@@ -113,7 +120,11 @@ def run_command(args: Sequence[str], what: str) -> str:
     finally:
         ChildProcesses.remove(process)
     if process.returncode < 0:
-        raise Interrupted(-process.returncode)
+        if ChildProcesses.stopping:
+            raise Interrupted(-process.returncode)
+        name = signal.Signals(-process.returncode).name
+        raise FFmpegError(f"{what}: {Path(args[0]).name} was killed by {name} "
+                          "(out of memory?)")
     if process.returncode != 0:
         raise FFmpegError(f"{what}: {_last_lines(err.decode('utf-8', 'replace'))}")
     return out.decode("utf-8", "replace")
@@ -135,7 +146,16 @@ class VideoInfo:
     start_time: Fraction  # the file's start time; all times are relative to it
     duration: Fraction
     codec: str
-    declared_frames: int | None = None  # what the container's header says, if anything
+    declared_frames: int | None = None  # frames the container's header promises, if known
+    keyframes: tuple[Fraction, ...] = ()  # start times of keyframes, sorted
+    audio_codecs: tuple[str, ...] = ()
+
+    def keyframe_at_or_before(self, seconds: Fraction) -> Fraction:
+        """Where decoding must start to produce the frame at `seconds`."""
+        from bisect import bisect_right
+
+        index = bisect_right(self.keyframes, seconds) - 1
+        return self.keyframes[index] if index >= 0 else Fraction(0)
 
     @property
     def frame_count(self) -> int:
@@ -212,19 +232,24 @@ def probe(path: str) -> VideoInfo:
                            "-show_entries", "packet=pts,dts,duration,flags", "-of", "csv=p=0",
                            input_url(path)], "ffprobe packets")
     starts: list[Fraction] = []
+    keyframes: list[Fraction] = []
     durations: dict[Fraction, Fraction] = {}
+    discarded = 0
     for line in packets.splitlines():
         fields = line.strip().split(",")
         if len(fields) < 4:
             continue
         pts, dts, duration, flags = fields[0], fields[1], fields[2], fields[3]
         if "D" in flags:  # discarded by the decoder (edit list); never shown
+            discarded += 1
             continue
         stamp = pts if pts not in ("N/A", "") else dts
         if stamp in ("N/A", ""):
             continue
         start = int(stamp) * time_base - start_time
         starts.append(start)
+        if "K" in flags:
+            keyframes.append(start)
         if duration not in ("N/A", ""):
             durations[start] = int(duration) * time_base
     if not starts:
@@ -246,8 +271,10 @@ def probe(path: str) -> VideoInfo:
                      fps=fps, clock=clock, audio_streams=len(audio_streams),
                      start_time=start_time, duration=max(duration, clock.end),
                      codec=str(stream.get("codec_name", "?")),
-                     declared_frames=int(stream["nb_frames"]) if str(stream.get("nb_frames", ""))
-                     .isdigit() else None)
+                     declared_frames=int(stream["nb_frames"]) - discarded
+                     if str(stream.get("nb_frames", "")).isdigit() else None,
+                     keyframes=tuple(sorted(keyframes)),
+                     audio_codecs=tuple(str(a.get("codec_name", "?")) for a in audio_streams))
 
 
 def _strip_prefix(message: str) -> str:
@@ -321,10 +348,12 @@ def _with_global_options(args: list[str], *extra: str) -> list[str]:
     return [args[0], "-nostdin", "-hide_banner", "-loglevel", "error", *extra, *args[1:]]
 
 
-# Decoding starts this long before a chunk's first frame, so that even where the
-# demuxer's seek is approximate (MPEG-TS has no index) the decoder meets a keyframe
-# before the frames we need; the frames before the chunk are decoded and dropped.
-SEEK_MARGIN = Fraction(3)
+# Decoding starts this long before the keyframe that precedes a chunk's first frame,
+# so that even where the demuxer's seek is approximate (MPEG-TS/PS have no index)
+# the decoder meets that keyframe; frames before the chunk are decoded and dropped.
+SEEK_MARGIN = Fraction(1)
+# If decoding still began after the chunk's first frame, retry from this much earlier.
+SEEK_RETRY = Fraction(30)
 
 
 def read_frames(video: VideoInfo, start_frame: int,
@@ -333,22 +362,38 @@ def read_frames(video: VideoInfo, start_frame: int,
     applied), as (frame index, BGR uint8 array), with one seek at the start and none
     after.
 
-    Each frame's index comes from its own timestamp (ffmpeg's showinfo filter), not
-    from counting, so a frame the decoder drops (damaged data, inexact seek) is
-    simply missing rather than shifting every later index. Stops early, without
-    error, where the file ends sooner (truncation).
+    Each frame's index comes from its own timestamp (ffmpeg's showinfo filter with
+    -copyts, so on the same origin as the probe), not from counting, so a frame the
+    decoder drops (damaged data, inexact seek) is simply missing rather than
+    shifting every later index. Stops early, without error, where the file ends
+    sooner (truncation); raises FFmpegError if the decoder fails outright.
     """
     if stop_frame <= start_frame:
         return
+    wanted = video.clock.start_of(start_frame)
+    seek = max(Fraction(0), video.keyframe_at_or_before(wanted) - SEEK_MARGIN)
+    first = True
+    for index, frame in _decode(video, seek, start_frame, stop_frame):
+        if first and index > start_frame and seek > 0:
+            # The demuxer landed after the frames we need: start again, further back.
+            yield from _decode(video, max(Fraction(0), seek - SEEK_RETRY), start_frame,
+                               stop_frame)
+            return
+        first = False
+        yield index, frame
+
+
+def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
+            stop_frame: int) -> Iterator[tuple[int, np.ndarray]]:
     clock = video.clock
-    seek = max(Fraction(0), clock.start_of(start_frame) - SEEK_MARGIN)
-    seek = Fraction(seconds_arg(seek)) if seek > 0 else Fraction(0)
-    input_options: dict[str, object] = {"threads": 1}
+    input_options: dict[str, object] = {"threads": 1, "copyts": None}
     if seek > 0:
         input_options["ss"] = seconds_arg(seek)
     args = (
         ffmpeg.input(input_url(video.path), **input_options)
         .filter("showinfo", checksum=0)
+        # one size for every frame, even if the stream changes resolution midway
+        .filter("scale", video.width, video.height)
         .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough",
                 an=None, sn=None, dn=None)
         .compile(cmd=find_tools().ffmpeg))
@@ -358,22 +403,30 @@ def read_frames(video: VideoInfo, start_frame: int,
                                stderr=subprocess.PIPE, bufsize=frame_bytes)
     ChildProcesses.add(process)
     stamps = _FrameStamps(process)
+    produced = 0
+    finished_early = False
     try:
         assert process.stdout is not None
         while True:
             data = process.stdout.read(frame_bytes)
             if len(data) < frame_bytes:
                 break
-            stamp = stamps.next()
+            stamp = stamps.next(video.path)
+            if stamp is _NO_TIME:
+                continue  # a frame without a timestamp cannot be placed: skip it
             if stamp is None:
                 break
-            index = clock.nearest_frame(seek + stamp)
+            assert isinstance(stamp, Fraction)
+            index = clock.nearest_frame(stamp - video.start_time)
             if index < start_frame:
                 continue
             if index >= stop_frame:
+                finished_early = True
                 break
+            produced += 1
             yield index, np.frombuffer(data, dtype=np.uint8).reshape(video.height, video.width, 3)
             if index == stop_frame - 1:
+                finished_early = True
                 break
     finally:
         if process.poll() is None:
@@ -381,38 +434,66 @@ def read_frames(video: VideoInfo, start_frame: int,
         process.wait()
         stamps.close()
         ChildProcesses.remove(process)
+    code = process.returncode
+    if finished_early or code == 0:
+        return
+    if code < 0:
+        if ChildProcesses.stopping:
+            raise Interrupted(-code)
+        raise FFmpegError(f"decoding {video.path}: ffmpeg was killed by "
+                          f"{signal.Signals(-code).name} (out of memory?)")
+    if produced == 0:
+        raise FFmpegError(f"decoding {video.path}: {stamps.error_tail()}")
+    # It decoded some frames and then failed: a damaged file. What decoded is kept;
+    # the caller reports the frames that are missing.
+
+
+_NO_TIME = object()
 
 
 class _FrameStamps:
     """Reads ffmpeg's stderr on a thread and hands out each output frame's
-    timestamp (seconds after the seek point) from the showinfo filter's lines."""
+    timestamp in seconds (input timeline) from the showinfo filter's lines."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        import collections
         import queue
 
-        self._queue: "queue.Queue[Fraction | None]" = queue.Queue()
+        self._queue: "queue.Queue[object]" = queue.Queue()
         self._time_base = Fraction(1, 1)
+        self._other: collections.deque[str] = collections.deque(maxlen=5)
         self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
         self._thread.start()
 
     def _read(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stderr is not None
         for raw in process.stderr:
-            line = raw.decode("utf-8", "replace")
+            line = raw.decode("utf-8", "replace").strip()
             if "Parsed_showinfo" not in line:
+                if line:
+                    self._other.append(line)
                 continue
             if "config in time_base:" in line:
                 base = line.split("config in time_base:", 1)[1].split(",", 1)[0].strip()
                 self._time_base = parse_rational(base) or self._time_base
             elif " pts:" in line and " n:" in line:
                 pts = line.split(" pts:", 1)[1].split()[0]
-                if pts.lstrip("-").isdigit():
-                    self._queue.put(int(pts) * self._time_base)
+                self._queue.put(int(pts) * self._time_base if pts.lstrip("-").isdigit()
+                                else _NO_TIME)
         self._queue.put(None)
 
-    def next(self) -> Fraction | None:
-        """The next frame's timestamp; None if ffmpeg ended without one."""
-        return self._queue.get(timeout=60)
+    def next(self, path: str) -> object:
+        """The next frame's timestamp, _NO_TIME, or None if ffmpeg ended."""
+        import queue
+
+        try:
+            return self._queue.get(timeout=120)
+        except queue.Empty:
+            raise FFmpegError(f"decoding {path}: ffmpeg produced a frame but no timestamp "
+                              "for it within 120 s") from None
+
+    def error_tail(self) -> str:
+        return " | ".join(list(self._other)[-3:]) or "ffmpeg failed without a message"
 
     def close(self) -> None:
         self._thread.join(timeout=5)
@@ -432,6 +513,11 @@ class ClipJob:
     has_audio: bool
     threads: int = 0
     even_size: bool = True
+    # Where decoding starts: before the keyframe that precedes `start`. Decoding from
+    # there and trimming on the output side is exact even where the demuxer's own
+    # seek is not (MPEG-TS/PS have no index and land on the next keyframe).
+    decode_from: Fraction | None = None
+    copy_audio: bool = True  # False: re-encode audio in copy mode (PCM etc. in mp4)
 
 
 def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
@@ -441,22 +527,34 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
     the segment's first frame and audio is cut at the same instant. Copy mode copies
     packets: it starts on the keyframe at or before the start.
     """
-    source = ffmpeg.input(input_url(job.source), ss=seconds_arg(job.start))
-    streams = [source["v:0"]]
-    if job.has_audio:
-        streams.append(source["a"])
     options: dict[str, object] = {"t": seconds_arg(job.duration),
                                   "map_metadata": 0, "fps_mode": "passthrough",
                                   "format": "mp4"}
     if job.copy:
+        source = ffmpeg.input(input_url(job.source), ss=seconds_arg(job.start))
         options.update({"c": "copy", "avoid_negative_ts": "make_zero"})
+        if job.has_audio and not job.copy_audio:
+            options.update({"c:a": "aac", "b:a": "192k"})
     else:
+        decode_from = job.decode_from if job.decode_from is not None else job.start
+        decode_from = min(decode_from, job.start)
+        if decode_from > 0:
+            source = ffmpeg.input(input_url(job.source), ss=seconds_arg(decode_from))
+            # -ss on the input rounds down to the microsecond; trim the rest exactly
+            options["ss"] = seconds_arg(job.start - Fraction(seconds_arg(decode_from)))
+        else:
+            source = ffmpeg.input(input_url(job.source))
+            if job.start > 0:
+                options["ss"] = seconds_arg(job.start)
         options.update({"vcodec": "libx264", "preset": "veryfast", "crf": 18,
                         "pix_fmt": "yuv420p", "movflags": "+faststart"})
         if job.has_audio:
             options.update({"acodec": "aac", "b:a": "192k"})
         if job.threads:
             options["threads"] = job.threads
+    streams = [source["v:0"]]
+    if job.has_audio:
+        streams.append(source["a"])
     args = _with_global_options(ffmpeg.output(*streams, input_url(job.destination), **options)
                                 .compile(cmd=ffmpeg_exe), "-y")
     if not job.copy and not job.even_size:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,18 @@ STAGING_PREFIX = ".facecut-partial-"
 METADATA = "metadata.json"
 
 
-def existing_results(folder: Path) -> list[Path]:
-    """The files of an earlier run in `folder`."""
+CLIP_NAME = re.compile(r"clip_\d+\.mp4")
+
+
+def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]:
+    """The files of an earlier run in `folder`: metadata.json and clip_<N>.mp4 only
+    (never e.g. clip_intro.mp4), and never a file in `protect` (the inputs)."""
     if not folder.is_dir():
         return []
+    protected = {p.resolve() for p in protect if p.exists()}
     return sorted(p for p in folder.iterdir()
-                  if p.name == METADATA or (p.name.startswith("clip_") and p.suffix == ".mp4"))
+                  if (p.name == METADATA or CLIP_NAME.fullmatch(p.name))
+                  and p.is_file() and p.resolve() not in protected)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -38,9 +46,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 class ResultsFolder:
-    def __init__(self, folder: Path, overwrite: bool) -> None:
+    def __init__(self, folder: Path, overwrite: bool, protect: tuple[Path, ...] = ()) -> None:
         self.folder = folder
         self.overwrite = overwrite
+        self.protect = protect
         self.created = False
         self.staging: Path | None = None
 
@@ -49,7 +58,7 @@ class ResultsFolder:
         folder = self.folder
         if folder.exists() and not folder.is_dir():
             raise OutputError(f"{folder}: exists and is not a folder; choose another --output")
-        old = existing_results(folder)
+        old = existing_results(folder, self.protect)
         if old and not self.overwrite:
             clips = sum(1 for p in old if p.name != METADATA)
             raise OutputError(f"{folder}: already holds results ({METADATA}, {clips} clip(s)); "
@@ -86,20 +95,46 @@ class ResultsFolder:
             raise OutputError(f"{self.folder}: cannot write {name} ({error.strerror})") from None
 
     def commit(self) -> None:
-        """Move every staged file into place (metadata.json last), replacing old results."""
+        """Swap the staged results in, all or nothing.
+
+        Old results are first moved aside into a backup folder, the new files moved
+        into place (metadata.json last), then the backup deleted. If anything fails
+        the old results are put back. Signals are held off meanwhile, so Ctrl-C
+        cannot leave the folder half old, half new.
+        """
         assert self.staging is not None
         staged = sorted(self.staging.iterdir(), key=lambda p: (p.name == METADATA, p.name))
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        backup = self.folder / f"{STAGING_PREFIX}{os.getpid()}-old"
+        moved_old: list[Path] = []
+        placed: list[Path] = []
         try:
-            if self.overwrite:
-                for old in existing_results(self.folder):
-                    old.unlink()
+            old = existing_results(self.folder, self.protect)
+            if old and not self.overwrite:
+                raise OutputError(f"{self.folder}: another run wrote results here meanwhile; "
+                                  "pass --overwrite to replace them, or choose another --output")
+            if old:
+                backup.mkdir()
+                for item in old:
+                    os.replace(item, backup / item.name)
+                    moved_old.append(backup / item.name)
             for item in staged:
                 os.replace(item, self.folder / item.name)
+                placed.append(self.folder / item.name)
             self.staging.rmdir()
             self.staging = None
+            if moved_old:
+                shutil.rmtree(backup, ignore_errors=True)
         except OSError as error:
+            for item in placed:
+                item.unlink(missing_ok=True)
+            for item in moved_old:
+                os.replace(item, self.folder / item.name)
+            shutil.rmtree(backup, ignore_errors=True)
             raise OutputError(f"{self.folder}: cannot move results into place "
-                              f"({error.strerror})") from None
+                              f"({error.strerror}); earlier results were kept") from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def abort(self) -> None:
         """Remove everything this run wrote; leave earlier results untouched."""

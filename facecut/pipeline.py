@@ -11,14 +11,19 @@ from pathlib import Path
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
 from .faces import FaceEngine, default_threshold
-from .media import ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
+from .media import SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
+
+# Audio codecs an mp4 clip can carry as they are (--copy copies them; others are
+# re-encoded to AAC).
+MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
 from .metadata import (ClipOutcome, ReferenceSummary, Settings, Stats, VideoSummary,
                        build_metadata)
 from .output import METADATA, ResultsFolder
-from .planning import plan_chunks
+from .planning import Chunk, plan_chunks, plan_refinement
 from .presets import Preset
-from .scan import EngineSettings, scan
-from .segments import FrameFaces, Segment, clip_frames, matched_frames, merge_segments
+from .scan import ChunkResult, EngineSettings, scan
+from .segments import (FrameFaces, Segment, clip_frames, edges_to_refine, matched_frames,
+                       merge_segments)
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ def run(options: Options) -> RunReport:
     metric, default = default_threshold(options.model)
     threshold = options.threshold if options.threshold is not None else default
 
-    results = ResultsFolder(options.output, options.overwrite)
+    results = ResultsFolder(options.output, options.overwrite,
+                            protect=(Path(options.video), Path(options.reference)))
     staging = results.open()
     try:
         report = _run_into(options, video, metric, threshold, results, staging, started)
@@ -87,13 +93,27 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
 
     chunks = plan_chunks(video.frame_count, options.processes, options.interval)
     settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric)
+
+    def refine(first_pass: list[ChunkResult]) -> list[Chunk]:
+        """With --interval > 1, analyse every skipped frame next to an edge."""
+        if options.interval == 1:
+            return []
+        seen = [frame for result in first_pass for frame in result.frames]
+        ranges = edges_to_refine([f.frame for f in seen], matched_frames(seen, threshold),
+                                 video.frame_count)
+        return plan_refinement(ranges, options.processes)
+
     scan_started = time.monotonic()
-    chunk_results = scan(video, chunks, settings, reference.embedding, options.show_bars)
+    chunk_results = scan(video, chunks, settings, reference.embedding, options.show_bars,
+                         follow_up=refine)
     seconds_scan = time.monotonic() - scan_started
 
-    frames: list[FrameFaces] = [frame for result in chunk_results for frame in result.frames]
-    decoded = sum(result.frames_decoded for result in chunk_results)
-    short = [result for result in chunk_results if result.frames_decoded < result.chunk.frame_count]
+    frames: list[FrameFaces] = sorted((frame for result in chunk_results for frame in result.frames),
+                                      key=lambda frame: frame.frame)
+    decoded = sum(result.frames_decoded for result in chunk_results if not result.chunk.refine)
+    refined = sum(len(result.frames) for result in chunk_results if result.chunk.refine)
+    short = [result for result in chunk_results
+             if result.frames_decoded < result.chunk.frame_count and not result.chunk.refine]
     if not frames:
         raise VideoError(f"{options.video}: no frame could be decoded (damaged file?)")
     missing = sum(r.chunk.frame_count - r.frames_decoded for r in short)
@@ -103,8 +123,8 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
         log.warn(f"{options.video}: {missing} frame(s) could not be decoded (truncated or "
                  "damaged file); results cover what decodes")
 
-    segments = merge_segments(matched_frames(frames, threshold), video.clock, options.interval,
-                              options.min_gap, options.min_duration)
+    segments = merge_segments([frame.frame for frame in frames], matched_frames(frames, threshold),
+                              video.clock, options.interval, options.min_gap, options.min_duration)
     cut_started = time.monotonic()
     outcomes = cut_clips(video, segments, options, staging)
     seconds_cut = time.monotonic() - cut_started
@@ -113,7 +133,7 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
                   seconds_scan=seconds_scan, seconds_cut=seconds_cut,
                   seconds_total=time.monotonic() - started, workers=len(chunks),
                   extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
-                         if seconds_scan > 0 else None})
+                         if seconds_scan > 0 else None, "frames_refined": refined})
     document = build_metadata(
         video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
                            duration=video.duration, width=video.width, height=video.height,
@@ -157,7 +177,10 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
         first, last = clip_frames(segment, video.clock, options.padding)
         start = video.clock.start_of(first)
         source = video.path + ".injected-fault" if fault == str(index) else video.path
-        jobs.append(ClipJob(source=source, destination=str(staging / f"clip_{index}.mp4"),
+        jobs.append(ClipJob(source=source,
+                            decode_from=max(Fraction(0),
+                                            video.keyframe_at_or_before(start) - SEEK_MARGIN),
+                            copy_audio=all(codec in MP4_AUDIO for codec in video.audio_codecs), destination=str(staging / f"clip_{index}.mp4"),
                             start=start, duration=video.clock.end_of(last) - start,
                             copy=options.copy, has_audio=video.has_audio, threads=threads,
                             even_size=video.width % 2 == 0 and video.height % 2 == 0))

@@ -17,6 +17,7 @@ class Chunk:
     start_frame: int
     stop_frame: int
     interval: int
+    refine: bool = False  # a short dense pass over a skipped stretch at an edge
 
     @property
     def analysed_frames(self) -> range:
@@ -50,3 +51,10 @@ def plan_chunks(frame_count: int, workers: int, interval: int) -> list[Chunk]:
         chunks.append(Chunk(index, first_sample * interval, last_sample * interval + 1, interval))
         first_sample = last_sample + 1
     return chunks
+
+
+def plan_refinement(ranges: list[tuple[int, int]], workers: int) -> list[Chunk]:
+    """Chunks that analyse every frame of the given [first, stop) ranges."""
+    del workers  # each range is short: one chunk each, spread by the pool
+    return [Chunk(index, first, stop, 1, refine=True)
+            for index, (first, stop) in enumerate(ranges) if stop > first]

@@ -11,7 +11,7 @@ import os
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -95,7 +95,8 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     try:
         with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
                   unit="frame", leave=False, dynamic_ncols=True,
-                  disable=None if _show_bars else True,  # None: off when stderr is no terminal
+                  # None: off when stderr is no terminal; edge refinement is too short to show
+                  disable=None if _show_bars and not chunk.refine else True,
                   mininterval=0.5) as bar:
             for index, frame in read_frames(_video, chunk.start_frame, chunk.stop_frame):
                 decoded += 1
@@ -129,8 +130,13 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
-         reference: np.ndarray, show_bars: bool = True) -> list[ChunkResult]:
+         reference: np.ndarray, show_bars: bool = True,
+         follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None
+         ) -> list[ChunkResult]:
     """Run every chunk on its own worker process and return results in frame order.
+
+    `follow_up`, given the first pass's results, may return more chunks (edge
+    refinement); they run on the same workers and their results are appended.
 
     Raises WorkerError if a worker fails or dies, Interrupted on SIGINT/SIGTERM;
     in both cases every worker and decoder is gone before this returns.
@@ -141,28 +147,44 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     # One lock, made in the workers' context, serialises every bar's terminal writes.
     lock = context.RLock()
     tqdm.set_lock(lock)
-    with _single_threaded_children():
-        pool = context.Pool(processes=len(chunks), initializer=_init_worker,
-                            initargs=(settings, reference, video, lock, show_bars))
-    results: list[ChunkResult] = []
+    # Workers start with SIGINT ignored (spawned processes inherit SIG_IGN), so a
+    # Ctrl-C while they import never prints a traceback per worker; the parent
+    # handles it and stops them.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _single_threaded_children():
+            pool = context.Pool(processes=len(chunks), initializer=_init_worker,
+                                initargs=(settings, reference, video, lock, show_bars))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         workers = _worker_ids(pool)
-        pending = pool.imap_unordered(_scan_chunk, chunks)
-        while len(results) < len(chunks):
-            try:
-                outcome = pending.next(timeout=1.0)
-            except multiprocessing.TimeoutError:
-                _check_workers_alive(pool, workers)
-                continue
-            if isinstance(outcome, FacecutError):
-                raise outcome
-            results.append(outcome)
+        results = _run_chunks(pool, workers, chunks)
+        if follow_up is not None:
+            more = follow_up(results)
+            if more:
+                results += _run_chunks(pool, workers, more)
         pool.close()
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.join()
+    return results
+
+
+def _run_chunks(pool: Any, workers: set[int], chunks: Sequence[Chunk]) -> list[ChunkResult]:
+    results: list[ChunkResult] = []
+    pending = pool.imap_unordered(_scan_chunk, chunks)
+    while len(results) < len(chunks):
+        try:
+            outcome = pending.next(timeout=1.0)
+        except multiprocessing.TimeoutError:
+            _check_workers_alive(pool, workers)
+            continue
+        if isinstance(outcome, FacecutError):
+            raise outcome
+        results.append(outcome)
     return sorted(results, key=lambda result: result.chunk.index)
 
 

@@ -74,23 +74,32 @@ def matched_frames(results: Iterable[FrameFaces], threshold: float) -> list[int]
     return sorted(result.frame for result in results if result.matches(threshold))
 
 
-def merge_segments(matched: Sequence[int], clock: FrameClock, interval: int,
-                   min_gap: Fraction, min_duration: Fraction) -> list[Segment]:
+def merge_segments(analysed: Sequence[int], matched: Iterable[int], clock: FrameClock,
+                   interval: int, min_gap: Fraction, min_duration: Fraction) -> list[Segment]:
     """Group matched frames into segments.
 
-    A matched analysed frame f stands for the frames up to the next analysed frame,
-    f .. f+interval-1 (clamped to the video), since nothing was seen in between.
+    `analysed` lists every frame that was looked at (every `interval`-th frame, plus
+    dense stretches where edges were refined). A matched frame stands for the frames
+    up to the next analysed frame, since nothing was seen in between, but never for
+    more than `interval` frames (frames that could not be decoded are not assumed).
     Runs that touch, or are separated by less than `min_gap` seconds, are merged;
     then segments shorter than `min_duration` seconds are dropped.
     """
     if interval < 1:
         raise ValueError("interval must be >= 1")
     last_frame = clock.frame_count - 1
+    looked = sorted(set(analysed))
+    hits = set(matched)
+    if not hits <= set(looked):
+        raise ValueError("every matched frame must be an analysed frame")
     merged: list[Segment] = []
-    for frame in sorted(set(matched)):
+    for position, frame in enumerate(looked):
+        if frame not in hits:
+            continue
         if not 0 <= frame <= last_frame:
             raise ValueError(f"matched frame {frame} is outside the video (0..{last_frame})")
-        current = Segment(frame, min(frame + interval - 1, last_frame))
+        following = looked[position + 1] if position + 1 < len(looked) else last_frame + 1
+        current = Segment(frame, min(following, frame + interval, last_frame + 1) - 1)
         if merged:
             previous = merged[-1]
             touching = current.start_frame <= previous.end_frame + 1
@@ -100,6 +109,21 @@ def merge_segments(matched: Sequence[int], clock: FrameClock, interval: int,
                 continue
         merged.append(current)
     return [segment for segment in merged if segment.duration(clock) >= min_duration]
+
+
+def edges_to_refine(analysed: Sequence[int], matched: Iterable[int],
+                    frame_count: int) -> list[tuple[int, int]]:
+    """Frame ranges [first, stop) that were skipped between an analysed frame that
+    matched and one that did not (or the end of the video): analysing them pins
+    every appearance's edges to the exact frame."""
+    looked = sorted(set(analysed))
+    hits = set(matched)
+    ranges = []
+    for here, after in zip(looked, looked[1:] + [frame_count]):
+        crossing = (here in hits) != (after in hits) if after < frame_count else here in hits
+        if crossing and after - here > 1:
+            ranges.append((here + 1, after))
+    return ranges
 
 
 def clip_frames(segment: Segment, clock: FrameClock, padding: Fraction) -> tuple[int, int]:

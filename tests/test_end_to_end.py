@@ -109,6 +109,23 @@ def test_speed_preset(montage, reference, tmp_path):
     assert measured.worst_boundary is not None and measured.worst_boundary <= 2
 
 
+@pytest.mark.slow
+def test_interval_5_gives_the_same_segments_as_interval_1(default_run, montage, reference,
+                                                          tmp_path):
+    """Every 5th frame is scanned, then the skipped frames at each edge are analysed."""
+    result = run_cli("--video", str(montage.path), "--reference", str(reference), "--interval",
+                     "5", "--num_processes", "2", output=tmp_path / "i5")
+    assert result.code == 0, result.stderr
+    dense = [(s["start_frame"], s["end_frame"]) for s in default_run[0].metadata["segments"]]
+    sparse = [(s["start_frame"], s["end_frame"]) for s in result.metadata["segments"]]
+    assert len(sparse) == len(dense)
+    for (a, b), (c, d) in zip(dense, sparse):
+        assert abs(a - c) <= 1 and abs(b - d) <= 1, (dense, sparse)
+    stats = result.metadata["stats"]
+    assert stats["frames_refined"] > 0
+    assert stats["frames_analysed"] < montage.frame_count / 2
+
+
 @pytest.fixture(scope="module")
 def someone_else_run(reference, tmp_path_factory) -> CliResult:
     out = tmp_path_factory.mktemp("else") / "results"
@@ -152,11 +169,12 @@ def test_padding_copy_and_interval(short_montage, reference, tmp_path):
     assert result.code == 0, result.stderr
     doc = result.metadata
     assert doc["settings"]["cut"] == "copy" and doc["settings"]["interval"] == 3
-    assert doc["stats"]["frames_analysed"] == -(-short_montage.frame_count // 3)
+    sampled = -(-short_montage.frame_count // 3)
+    assert doc["stats"]["frames_analysed"] == sampled + doc["stats"]["frames_refined"]
     [segment] = doc["segments"]
     truth_start, truth_end = short_montage.target_segments()[0]
-    assert abs(segment["start_frame"] - truth_start) <= 3
-    assert abs(segment["end_frame"] - truth_end) <= 3
+    assert abs(segment["start_frame"] - truth_start) <= 1  # edges refined frame by frame
+    assert abs(segment["end_frame"] - truth_end) <= 1
     assert segment["clip_start_time"] == pytest.approx(segment["start_time"] - 0.5, abs=1 / 30)
     assert segment["clip_end_time"] == pytest.approx(segment["end_time"] + 0.5, abs=1 / 30)
     [clip] = result.clips()

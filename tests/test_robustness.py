@@ -536,3 +536,67 @@ def test_one_clip_failing_keeps_the_others(twice_montage, reference, tmp_path):
     assert doc["summary"]["clips_failed"] == 1
     assert sorted(p.name for p in out.iterdir()) == ["clip_1.mp4", "metadata.json"]
     assert "clip_2.mp4" in process.stderr
+
+
+# ----------------------------------------------------------------- found in review
+
+def test_overwrite_only_touches_our_own_files(tmp_path):
+    from facecut.output import ResultsFolder, existing_results
+
+    (tmp_path / "clip_intro.mp4").write_bytes(b"user's file")
+    (tmp_path / "clip_1.mp4").write_bytes(b"the input video, named like a clip")
+    (tmp_path / "clip_2.mp4").write_bytes(b"an old clip")
+    (tmp_path / "metadata.json").write_text("{}")
+    protect = (tmp_path / "clip_1.mp4",)
+    assert [p.name for p in existing_results(tmp_path, protect)] == ["clip_2.mp4", "metadata.json"]
+    results = ResultsFolder(tmp_path, overwrite=True, protect=protect)
+    staging = results.open()
+    (staging / "clip_3.mp4").write_bytes(b"new")
+    (staging / "metadata.json").write_text('{"new": true}')
+    results.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clip_1.mp4", "clip_3.mp4", "clip_intro.mp4", "metadata.json"]
+    assert (tmp_path / "clip_1.mp4").read_bytes() == b"the input video, named like a clip"
+    assert json.loads((tmp_path / "metadata.json").read_text()) == {"new": True}
+
+
+@pytest.mark.slow
+def test_long_gop_transport_stream_is_cut_exactly(short_montage, reference, tmp_path):
+    """MPEG-TS has no seek index: a clip must still start on its first frame even
+    when the keyframe before it is seconds earlier, and frames must keep their
+    indices in every chunk."""
+    video = tmp_path / "long_gop.ts"
+    ffmpeg("-i", str(short_montage.path), "-c:v", "libx264", "-preset", "veryfast", "-g", "120",
+           "-keyint_min", "120", "-sc_threshold", "0", "-c:a", "aac", "-f", "mpegts", str(video))
+    result = run_cli("--video", str(video), "--reference", str(reference), output=tmp_path / "o")
+    assert result.code == 0, result.stderr
+    assert "could not be decoded" not in result.stderr
+    [segment] = result.metadata["segments"]
+    first, last = short_montage.target_segments()[0]
+    assert abs(segment["start_frame"] - first) <= 2 and abs(segment["end_frame"] - last) <= 2
+    [clip] = result.clips()
+    assert video_frame_count(clip) == segment["end_frame"] - segment["start_frame"] + 1
+    assert abs(audio_offset(clip, video, segment["start_time"])) <= 1 / 30
+
+
+@pytest.mark.slow
+def test_edit_list_trim_is_not_reported_as_damage(reference, tmp_path):
+    # a stream-copied trim keeps packets the edit list hides: not missing frames
+    video = tmp_path / "trimmed.mp4"
+    ffmpeg("-ss", "8.2", "-i", str(CLIPS / montage_builder.TARGET), "-t", "3", "-c", "copy",
+           str(video))
+    result = run_cli("--video", str(video), "--reference", str(reference), "--speed",
+                     output=tmp_path / "o")
+    assert result.code == 0, result.stderr
+    assert "could not be decoded" not in result.stderr
+
+
+@pytest.mark.slow
+def test_copy_mode_with_pcm_audio(short_montage, reference, tmp_path):
+    video = tmp_path / "camera.mov"
+    ffmpeg("-i", str(short_montage.path), "-c:v", "copy", "-c:a", "pcm_s16le", str(video))
+    result = run_cli("--video", str(video), "--reference", str(reference), "--copy",
+                     output=tmp_path / "o")
+    assert result.code == 0, result.stderr
+    [clip] = result.clips()
+    assert audio_streams(clip) == 1

@@ -2,8 +2,8 @@ from fractions import Fraction
 
 import pytest
 
-from facecut.segments import (Box, Face, FrameFaces, Segment, clip_frames, matched_frames,
-                              merge_segments)
+from facecut.segments import (Box, Face, FrameFaces, Segment, clip_frames, edges_to_refine,
+                              matched_frames, merge_segments)
 from facecut.timecode import FrameClock
 
 CLOCK = FrameClock.constant(300, Fraction(30))  # 10 s at 30 fps
@@ -36,12 +36,47 @@ def segs(*pairs):
     ([], 1, F(1, 2), F(0), []),
 ])
 def test_merge_segments(matched, interval, min_gap, min_duration, expected):
-    assert merge_segments(matched, CLOCK, interval, min_gap, min_duration) == expected
+    analysed = sorted(set(range(0, 300, interval)) | set(matched))
+    assert merge_segments(analysed, matched, CLOCK, interval, min_gap, min_duration) == expected
 
 
 def test_merge_rejects_frames_outside_the_video():
     with pytest.raises(ValueError):
-        merge_segments([300], CLOCK, 1, F(0), F(0))
+        merge_segments([300], [300], CLOCK, 1, F(0), F(0))
+
+
+def test_merge_rejects_matches_that_were_not_analysed():
+    with pytest.raises(ValueError):
+        merge_segments([0, 5], [3], CLOCK, 5, F(0), F(0))
+
+
+def test_refined_edges_are_exact():
+    # every 5th frame analysed; the person is on frames 13..31
+    truth = set(range(13, 32))
+    sparse = list(range(0, 300, 5))
+    hits = [f for f in sparse if f in truth]                      # 15, 20, 25, 30
+    assert merge_segments(sparse, hits, CLOCK, 5, F(0), F(0)) == segs((15, 34))
+    ranges = edges_to_refine(sparse, hits, 300)
+    assert ranges == [(11, 15), (31, 35)]
+    dense = sorted(set(sparse) | {f for a, b in ranges for f in range(a, b)})
+    hits = [f for f in dense if f in truth]
+    assert merge_segments(dense, hits, CLOCK, 5, F(0), F(0)) == segs((13, 31))
+
+
+@pytest.mark.parametrize("analysed, matched, frames, expected", [
+    ([0, 5, 10], [], 12, []),                        # nobody: nothing to refine
+    ([0, 5, 10], [0, 5, 10], 12, [(11, 12)]),        # to the end of the video
+    ([0, 5, 10], [0, 5, 10], 11, []),                # last frame analysed
+    ([0, 5, 10], [5], 12, [(1, 5), (6, 10)]),
+    ([0, 1, 2], [1], 3, []),                         # dense already
+])
+def test_edges_to_refine(analysed, matched, frames, expected):
+    assert edges_to_refine(analysed, matched, frames) == expected
+
+
+def test_undecodable_tail_is_not_assumed():
+    # the last analysed frame matched but frames after it never decoded (truncation)
+    assert merge_segments([0, 5, 10], [10], CLOCK, 5, F(0), F(0)) == segs((10, 14))
 
 
 def test_segment_times_end_at_end_of_last_frame():
@@ -85,5 +120,6 @@ def test_merge_on_variable_frame_rate():
     starts = [F(i, 30) for i in range(30)] + [1 + F(i, 25) for i in range(25)]
     clock = FrameClock.from_timestamps(starts, F(1, 25), None)
     # frames 28 (30 fps) and 31 (25 fps): gap = start(31) - end(28) = 1.04 - 0.9666 = 0.0733 s
-    assert merge_segments([28, 31], clock, 1, F(1, 10), F(0)) == segs((28, 31))
-    assert merge_segments([28, 31], clock, 1, F(7, 100), F(0)) == segs((28, 28), (31, 31))
+    every = list(range(55))
+    assert merge_segments(every, [28, 31], clock, 1, F(1, 10), F(0)) == segs((28, 31))
+    assert merge_segments(every, [28, 31], clock, 1, F(7, 100), F(0)) == segs((28, 28), (31, 31))
