@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
-from .segments import FrameFaces, Segment, clip_frames
+from .segments import FrameFaces, Match, Segment, clip_frames
 from .timecode import FrameClock, rational_text
 
 SCHEMA_VERSION = 1
@@ -72,17 +72,19 @@ class Stats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def detection_record(result: FrameFaces, clock: FrameClock) -> dict[str, Any]:
-    """The best face of a frame, as metadata shows it."""
-    best = result.best()
-    assert best is not None, "only frames with a face are recorded in a segment"
-    box = best.box
+def detection_record(result: FrameFaces, match: Match, clock: FrameClock) -> dict[str, Any]:
+    """The face that shows the person in a frame, as metadata shows it."""
+    face = match.face
+    box = face.box
     return {
         "frame": result.frame,
         "time": seconds(clock.start_of(result.frame)),
         "box": {"x": box.x, "y": box.y, "w": box.w, "h": box.h},
-        "distance": round(best.distance, 4),
-        "confidence": round(best.confidence, 3),
+        # None when the face was not embedded on this frame (its track vouches for it)
+        "distance": None if face.distance is None else round(face.distance, 4),
+        "confidence": round(face.confidence, 3),
+        "matched_by": match.by,
+        "track": match.track,
         "faces_in_frame": len(result.faces),
     }
 
@@ -90,8 +92,9 @@ def detection_record(result: FrameFaces, clock: FrameClock) -> dict[str, Any]:
 def build_metadata(video: VideoSummary, reference: ReferenceSummary, settings: Settings,
                    clock: FrameClock, segments: Sequence[Segment],
                    clips: Sequence[ClipOutcome], results: Sequence[FrameFaces],
-                   stats: Stats) -> dict[str, Any]:
-    """Assemble metadata.json. `clips[i]` is the outcome for `segments[i]`."""
+                   matches: Mapping[int, Match], stats: Stats) -> dict[str, Any]:
+    """Assemble metadata.json. `clips[i]` is the outcome for `segments[i]`;
+    `matches` says which analysed frames show the person and why."""
     if len(clips) != len(segments):
         raise ValueError("one clip outcome per segment is required")
     by_frame = {result.frame: result for result in results}
@@ -99,9 +102,9 @@ def build_metadata(video: VideoSummary, reference: ReferenceSummary, settings: S
     for index, (segment, clip) in enumerate(zip(segments, clips), start=1):
         first, last = clip_frames(segment, clock, settings.padding)
         detections = [
-            detection_record(by_frame[frame], clock)
+            detection_record(by_frame[frame], matches[frame], clock)
             for frame in range(segment.start_frame, segment.end_frame + 1)
-            if frame in by_frame and by_frame[frame].matches(settings.threshold)
+            if frame in by_frame and frame in matches
         ]
         doc: dict[str, Any] = {
             "index": index,
@@ -115,7 +118,9 @@ def build_metadata(video: VideoSummary, reference: ReferenceSummary, settings: S
             "clip_end_frame": last,
             "clip_start_time": seconds(clock.start_of(first)),
             "clip_end_time": seconds(clock.end_of(last)),
-            "best_distance": min((d["distance"] for d in detections), default=None),
+            "best_distance": min((d["distance"] for d in detections if d["distance"] is not None),
+                                 default=None),
+            "frames_matched_by_track": sum(1 for d in detections if d["matched_by"] == "track"),
             "detections": detections,
         }
         if clip.error:

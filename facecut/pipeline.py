@@ -22,8 +22,9 @@ from .output import METADATA, ResultsFolder
 from .planning import Chunk, plan_chunks, plan_refinement
 from .presets import Preset
 from .scan import ChunkResult, EngineSettings, scan
-from .segments import (FrameFaces, Segment, clip_frames, edges_to_refine, matched_frames,
+from .segments import (FrameFaces, Match, Segment, clip_frames, edges_to_refine, match_frames,
                        merge_segments)
+from .tracking import join_tracks, track_distances
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,20 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
     del engine  # workers build their own; free the parent's copy
 
     chunks = plan_chunks(video.frame_count, options.processes, options.interval)
-    settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric)
+    settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric,
+                              threshold)
+
+    def label(seen: list[FrameFaces]) -> dict[int, Match]:
+        """Which analysed frames show the person: by their own face or by track."""
+        joined = join_tracks(seen)
+        return match_frames(seen, threshold, track_distances(seen, joined), joined)
 
     def refine(first_pass: list[ChunkResult]) -> list[Chunk]:
         """With --interval > 1, analyse every skipped frame next to an edge."""
         if options.interval == 1:
             return []
         seen = [frame for result in first_pass for frame in result.frames]
-        ranges = edges_to_refine([f.frame for f in seen], matched_frames(seen, threshold),
+        ranges = edges_to_refine([f.frame for f in seen], sorted(label(seen)),
                                  video.frame_count)
         return plan_refinement(ranges, options.processes)
 
@@ -123,7 +130,8 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
         log.warn(f"{options.video}: {missing} frame(s) could not be decoded (truncated or "
                  "damaged file); results cover what decodes")
 
-    segments = merge_segments([frame.frame for frame in frames], matched_frames(frames, threshold),
+    matches = label(frames)
+    segments = merge_segments([frame.frame for frame in frames], sorted(matches),
                               video.clock, options.interval, options.min_gap, options.min_duration)
     cut_started = time.monotonic()
     outcomes = cut_clips(video, segments, options, staging)
@@ -149,7 +157,8 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
                           min_gap=options.min_gap, min_duration=options.min_duration,
                           padding=options.padding, cut="copy" if options.copy else "accurate",
                           preset=options.preset.name, detect_size=options.preset.detect_size),
-        clock=video.clock, segments=segments, clips=outcomes, results=frames, stats=stats)
+        clock=video.clock, segments=segments, clips=outcomes, results=frames, matches=matches,
+        stats=stats)
     results.write_json(METADATA, document)
     results.commit()
 

@@ -19,7 +19,8 @@ from tqdm import tqdm
 from .errors import FacecutError, Interrupted, WorkerError
 from .media import ChildProcesses, VideoInfo, read_frames
 from .planning import Chunk
-from .segments import FrameFaces
+from .segments import Face, FrameFaces
+from .tracking import IDS_PER_CHUNK, Tracker
 
 # Math libraries read these when they load: one thread each, so P workers use P cores
 # instead of P x cores threads fighting over them.
@@ -33,6 +34,17 @@ class EngineSettings:
     detector: str
     detect_size: int
     metric: str
+    threshold: float
+    # A tracked face whose new embedding is farther than split_factor x threshold
+    # from the track's previous one is someone else (a cut the thumbnails missed):
+    # the track is split. Above 1, so blur or a turn of the same head does not split.
+    split_factor: float = 1.3
+    embed_every: int = 5  # frames between embeddings of a tracked face
+
+
+# A scene cut ends every face track: the mean absolute difference between two
+# consecutive analysed frames' 32x18 grey thumbnails above this (of 255).
+SCENE_CUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,12 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     results: list[FrameFaces] = []
     decoded = 0
     analysed = chunk.analysed_frames
+    key = chunk.index + (IDS_PER_CHUNK // 2 if chunk.refine else 0)
+    tracker = Tracker(first_id=key * IDS_PER_CHUNK, embed_every=_settings.embed_every,
+                      # a face the detector misses for up to half a second keeps its track
+                      max_gap=max(15, 3 * chunk.interval))
+    memory: dict[int, np.ndarray] = {}
+    previous: np.ndarray | None = None
     try:
         with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
                   unit="frame", leave=False, dynamic_ncols=True,
@@ -102,12 +120,49 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                 decoded += 1
                 if index % chunk.interval:
                     continue
-                faces = _engine.analyse(frame, _reference, _settings.metric)
-                results.append(FrameFaces(index, faces))
+                thumbnail = _thumbnail(frame)
+                cut = previous is not None and \
+                    float(np.mean(np.abs(thumbnail - previous))) > SCENE_CUT
+                previous = thumbnail
+                results.append(FrameFaces(index, _analyse(frame, index, tracker, memory, cut)))
                 bar.update(1)
     except FacecutError as error:
         return error
     return ChunkResult(chunk, tuple(results), decoded)
+
+
+def _thumbnail(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    small = cv2.resize(frame, (32, 18), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def _analyse(frame: np.ndarray, index: int, tracker: Tracker, memory: dict[int, np.ndarray],
+             cut: bool) -> tuple[Face, ...]:
+    """Detect every face, link it to its track, and embed only the faces whose
+    track needs it (new, due, or changed in size)."""
+    from .faces import distances
+
+    assert _engine is not None and _settings is not None and _reference is not None
+    found = _engine.find_faces(frame)
+    assignments = tracker.step(index, [face.box for face in found], cut)
+    tracks = [assignment.track for assignment in assignments]
+    need = [i for i, assignment in enumerate(assignments) if assignment.embed]
+    scores: dict[int, float] = {}
+    if need:
+        embeddings = _engine.embed(frame, [found[i] for i in need])
+        for embedding, i in zip(embeddings, need):
+            last = memory.get(tracks[i])
+            if last is not None and float(distances(embedding[None], last, _settings.metric)[0]) \
+                    > _settings.threshold * _settings.split_factor:
+                # the face on this track changed identity (a cut the thumbnails missed)
+                tracks[i] = tracker.split(tracks[i], index, found[i].box)
+            memory[tracks[i]] = embedding
+            tracker.embedded(tracks[i], index, found[i].box)
+            scores[i] = float(distances(embedding[None], _reference, _settings.metric)[0])
+    return tuple(Face(face.box, face.confidence, scores.get(i), tracks[i])
+                 for i, face in enumerate(found))
 
 
 # ------------------------------------------------------------------ parent side

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .timecode import FrameClock
 
@@ -24,11 +24,14 @@ class Box:
 
 @dataclass(frozen=True)
 class Face:
-    """One detected face: where, how sure the detector is, how far from the reference."""
+    """One detected face: where, how sure the detector is, how far from the reference
+    (None when it was not embedded: its track's identity speaks for it), and the
+    face track it belongs to (-1: none)."""
 
     box: Box
     confidence: float
-    distance: float
+    distance: float | None
+    track: int = -1
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,23 @@ class FrameFaces:
     faces: tuple[Face, ...]
 
     def best(self) -> Face | None:
-        """The face closest to the reference, or None when no face was found."""
-        return min(self.faces, key=lambda face: face.distance) if self.faces else None
+        """The embedded face closest to the reference, or None."""
+        embedded = [face for face in self.faces if face.distance is not None]
+        return min(embedded, key=lambda face: face.distance or 0.0) if embedded else None
 
     def matches(self, threshold: float) -> bool:
         best = self.best()
-        return best is not None and best.distance <= threshold
+        return best is not None and best.distance is not None and best.distance <= threshold
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a frame counts as the person: its face matched by itself ("self"), or it
+    belongs to a face track that matched ("track")."""
+
+    face: Face
+    by: str
+    track: int = -1
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,33 @@ class Segment:
 def matched_frames(results: Iterable[FrameFaces], threshold: float) -> list[int]:
     """The analysed frames whose best face is within `threshold` of the reference."""
     return sorted(result.frame for result in results if result.matches(threshold))
+
+
+def match_frames(results: Iterable[FrameFaces], threshold: float,
+                 track_distance: Mapping[int, float] | None = None,
+                 joined: Mapping[int, int] | None = None) -> dict[int, Match]:
+    """Every analysed frame that shows the person, with the face that does.
+
+    A face matches by itself when its own distance is within `threshold`; failing
+    that, a face whose (joined) track's distance is within `threshold` matches by
+    track. Frames with neither are absent.
+    """
+    track_distance = track_distance or {}
+    joined = joined or {}
+    found: dict[int, Match] = {}
+    for result in results:
+        best = result.best()
+        if best is not None and best.distance is not None and best.distance <= threshold:
+            found[result.frame] = Match(best, "self", joined.get(best.track, best.track))
+            continue
+        by_track = [(track_distance[joined.get(face.track, face.track)], face)
+                    for face in result.faces
+                    if joined.get(face.track, face.track) in track_distance
+                    and track_distance[joined.get(face.track, face.track)] <= threshold]
+        if by_track:
+            _, face = min(by_track, key=lambda pair: pair[0])
+            found[result.frame] = Match(face, "track", joined.get(face.track, face.track))
+    return found
 
 
 def merge_segments(analysed: Sequence[int], matched: Iterable[int], clock: FrameClock,

@@ -32,6 +32,7 @@ class Part:
     seconds: int
     fps: int
     target: bool
+    vf: str = ""  # extra ffmpeg filters on this part (after scaling), e.g. a blur
 
     @property
     def frames(self) -> int:
@@ -113,7 +114,8 @@ def build(parts: list[Part], out: Path, width: int = 640, height: int = 360,
                            f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{i}]")
         elif len(part.sources) == 1:
             k = add_input(part.sources[0])
-            filters.append(f"[{k}:v]{timing},{fit(width, height)},format=yuv420p,"
+            extra = f",{part.vf}" if part.vf else ""
+            filters.append(f"[{k}:v]{timing},{fit(width, height)}{extra},format=yuv420p,"
                            f"settb=1/{TIMESCALE}[v{i}]")
             filters.append(f"[{k}:a]{audio_timing}[a{i}]")
         else:

@@ -272,3 +272,36 @@ def test_audio_offset_check_detects_a_shift(montage, tmp_path):
                     "-t", "2", "-vn", "-c:a", "aac", str(shifted)], check=True)
     assert audio_offset(shifted, montage.path, 2.0) == pytest.approx(-0.1, abs=0.002)
     assert audio_offset(shifted, montage.path, 2.1) == pytest.approx(0.0, abs=0.002)
+
+
+@pytest.mark.slow
+def test_unrecognisable_stretch_is_kept_by_its_face_track(media_dir, reference, tmp_path):
+    """1 s of the target's 3 s is blurred so hard that his face no longer matches on
+    its own (distance over the threshold, sometimes not even detected); the face
+    track carries the identity across it, so the appearance stays whole."""
+    parts = [
+        montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
+        montage_builder.Part((montage_builder.TARGET,), 10, 3, 30, True,
+                             vf="gblur=sigma=7:enable='between(t,1,2)'"),
+        montage_builder.Part(("d18.mp4",), 1, 1, 30, False),
+    ]
+    blurred = montage_builder.build(parts, media_dir / "blurred.mp4")
+    result = run_cli("--video", str(blurred.path), "--reference", str(reference),
+                     output=tmp_path / "o")
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    [segment] = doc["segments"]
+    first, last = blurred.target_segments()[0]
+    stretch = range(first + 30, first + 60)  # the blurred second
+    by_track = [d for d in segment["detections"]
+                if d["frame"] in stretch and d["matched_by"] == "track"]
+    over = [d for d in by_track if d["distance"] is not None
+            and d["distance"] > doc["settings"]["threshold"]]
+    print(f"\nblurred second: {len(by_track)} of 30 frames matched by track, {len(over)} of them "
+          f"embedded and over the threshold on their own")
+    assert over, "the blur should defeat frame-by-frame matching somewhere"
+    assert abs(segment["start_frame"] - first) <= 1 and abs(segment["end_frame"] - last) <= 1
+    matched = {d["frame"] for d in segment["detections"]}
+    # blurred frames where the detector still finds the face all count; at the end of
+    # the stretch it loses the face for a few frames (min-gap bridges those)
+    assert len(matched & set(stretch)) >= 20

@@ -5,7 +5,7 @@ import pytest
 
 from facecut.metadata import (ClipOutcome, ReferenceSummary, Settings, Stats, VideoSummary,
                               build_metadata)
-from facecut.segments import Box, Face, FrameFaces, Segment
+from facecut.segments import Box, Face, FrameFaces, Segment, match_frames
 from facecut.timecode import FrameClock
 
 FPS = Fraction(30000, 1001)
@@ -33,9 +33,11 @@ def frames():
 
 
 def build(padding=Fraction(0), clips=None):
+    analysed = frames()
     return build_metadata(video(), ReferenceSummary(("/r.jpg",), 1, {"x": 0, "y": 0, "w": 9, "h": 9}),
                           settings(padding), CLOCK, [Segment(10, 19)],
-                          clips or [ClipOutcome("clip_1.mp4")], frames(), Stats(frames_analysed=100))
+                          clips or [ClipOutcome("clip_1.mp4")], analysed,
+                          match_frames(analysed, 0.6), Stats(frames_analysed=100))
 
 
 def test_metadata_has_the_contract_fields():
@@ -61,6 +63,7 @@ def test_segment_times_and_detections():
     assert [d["frame"] for d in segment["detections"]] == list(range(10, 20))
     assert segment["detections"][0]["box"] == {"x": 1, "y": 2, "w": 30, "h": 40}
     assert segment["detections"][0]["distance"] == 0.4
+    assert segment["detections"][0]["matched_by"] == "self"
 
 
 def test_padding_recorded_separately():

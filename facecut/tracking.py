@@ -1,0 +1,150 @@
+"""Face tracks: link each frame's faces to the previous frame's, decide identity per
+track, and embed only when a track needs it. Pure logic, no I/O.
+
+Why: a head that turns or blurs for a few frames stops matching the reference on
+its own, yet it is obviously the same face as a moment ago. Deciding identity per
+track (from the track's best-matching faces) and labelling every frame of a
+matching track recovers those frames; embedding only at a track's start, every few
+frames, or when the face changes size saves most of the embedding work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .segments import Box, FrameFaces
+
+# Tracks are numbered per chunk; this many ids are reserved per chunk so ids stay
+# unique across the whole video.
+IDS_PER_CHUNK = 1_000_000
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class _Track:
+    id: int
+    box: Box
+    frame: int
+    embedded_frame: int
+    embedded_area: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The track a face joined, and whether it must be embedded now."""
+
+    track: int
+    embed: bool
+
+
+@dataclass
+class Tracker:
+    """Links faces frame to frame within one chunk.
+
+    A face continues the track whose last box overlaps it most (IoU >= min_iou,
+    seen at most `max_gap` frames ago); a scene cut ends every track. A face is
+    embedded when its track starts, when `embed_every` frames have passed since the
+    track's last embedding, or when its area changed by more than `area_change`.
+    """
+
+    first_id: int = 0
+    min_iou: float = 0.3
+    max_gap: int = 15
+    embed_every: int = 5
+    area_change: float = 0.3
+    _active: list[_Track] = field(default_factory=list)
+    _next: int = 0
+
+    def step(self, frame: int, boxes: Sequence[Box], cut: bool = False) -> list[Assignment]:
+        if cut:
+            self._active = []
+        self._active = [t for t in self._active if frame - t.frame <= self.max_gap]
+        pairs = sorted(((iou(box, track.box), i, j) for i, box in enumerate(boxes)
+                        for j, track in enumerate(self._active)), reverse=True)
+        taken_faces: set[int] = set()
+        taken_tracks: set[int] = set()
+        chosen: dict[int, _Track] = {}
+        for overlap, i, j in pairs:
+            if overlap < self.min_iou:
+                break
+            if i in taken_faces or j in taken_tracks:
+                continue
+            taken_faces.add(i)
+            taken_tracks.add(j)
+            chosen[i] = self._active[j]
+        result = []
+        for i, box in enumerate(boxes):
+            track = chosen.get(i)
+            if track is None:
+                track = self.start(frame, box)
+                result.append(Assignment(track.id, True))
+                continue
+            changed = abs(box.area - track.embedded_area) > self.area_change * max(1, track.embedded_area)
+            due = frame - track.embedded_frame >= self.embed_every
+            track.box, track.frame = box, frame
+            result.append(Assignment(track.id, changed or due))
+        return result
+
+    def start(self, frame: int, box: Box) -> _Track:
+        """Begin a new track (also used to split one whose face changed identity)."""
+        track = _Track(self.first_id + self._next, box, frame, frame, box.area)
+        self._next += 1
+        self._active.append(track)
+        return track
+
+    def split(self, old: int, frame: int, box: Box) -> int:
+        """The face on track `old` turned out to be someone else: end that track
+        and start a new one from this face."""
+        self._active = [t for t in self._active if t.id != old]
+        return self.start(frame, box).id
+
+    def embedded(self, track_id: int, frame: int, box: Box) -> None:
+        for track in self._active:
+            if track.id == track_id:
+                track.embedded_frame, track.embedded_area = frame, box.area
+
+
+def join_tracks(frames: Sequence[FrameFaces], min_iou: float = 0.3) -> dict[int, int]:
+    """Join tracks that were cut by a chunk boundary: a track ending on one analysed
+    frame and a track of another chunk starting on the next analysed frame, with
+    overlapping boxes, are one track. Returns a map from track id to joined id."""
+    parent: dict[int, int] = {}
+
+    def root(track: int) -> int:
+        while parent.get(track, track) != track:
+            track = parent[track]
+        return track
+
+    ordered = sorted(frames, key=lambda f: f.frame)
+    for before, after in zip(ordered, ordered[1:]):
+        for a in before.faces:
+            for b in after.faces:
+                if a.track < 0 or b.track < 0:
+                    continue
+                if a.track // IDS_PER_CHUNK == b.track // IDS_PER_CHUNK:
+                    continue  # same chunk: its tracker already decided
+                if iou(a.box, b.box) >= min_iou and root(a.track) != root(b.track):
+                    parent[root(b.track)] = root(a.track)
+    every = {face.track for f in frames for face in f.faces if face.track >= 0}
+    return {track: root(track) for track in every}
+
+
+def track_distances(frames: Iterable[FrameFaces], joined: dict[int, int],
+                    best_of: int = 3) -> dict[int, float]:
+    """A track's distance to the reference: the mean of its `best_of` smallest
+    embedded distances, robust to a single lucky or unlucky frame."""
+    found: dict[int, list[float]] = {}
+    for result in frames:
+        for face in result.faces:
+            if face.track >= 0 and face.distance is not None:
+                found.setdefault(joined.get(face.track, face.track), []).append(face.distance)
+    return {track: sum(sorted(values)[:best_of]) / len(sorted(values)[:best_of])
+            for track, values in found.items()}
