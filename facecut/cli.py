@@ -127,6 +127,9 @@ def _run_reporting(arguments: argparse.Namespace) -> int:
             return _main(arguments)
         except KeyboardInterrupt:
             raise Interrupted(signal.SIGINT) from None
+    except Interrupted as stop:
+        _report(stop, arguments.debug)
+        return stop.exit_code
     except FacecutError as error:
         _report(error, arguments.debug)
         return error.exit_code
@@ -142,7 +145,8 @@ def _report(error: BaseException, debug: bool) -> None:
         import traceback
 
         traceback.print_exc()
-    text = str(error) if isinstance(error, FacecutError) else f"{type(error).__name__}: {error}"
+    known = isinstance(error, (FacecutError, Interrupted))
+    text = str(error) if known else f"{type(error).__name__}: {error}"
     print(f"error: {' '.join(text.split())}", file=sys.stderr)
 
 

@@ -40,8 +40,11 @@ class WorkerError(FacecutError):
     """A scan worker died or failed; the scan is incomplete and nothing is reported as done."""
 
 
-class Interrupted(FacecutError):
-    """The run was stopped by a signal; exit code follows the shell convention 128+N."""
+class Interrupted(BaseException):
+    """The run was stopped by a signal; exit code follows the shell convention 128+N.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` anywhere (ours
+    or a library's) can swallow it or turn it into another error."""
 
     def __init__(self, signum: int) -> None:
         import signal

@@ -109,12 +109,16 @@ def _last_lines(text: str, count: int = 3) -> str:
 def run_command(args: Sequence[str], what: str) -> str:
     """Run a command to completion and return its stdout; raise FFmpegError naming
     `what` failed with the tail of its stderr."""
+    if ChildProcesses.stopping:  # a signal arrived: start nothing new
+        raise Interrupted(signal.SIGINT)
     try:
         process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)
     except OSError as error:
         raise FFmpegError(f"{what}: cannot run {args[0]}: {error.strerror}") from None
     ChildProcesses.add(process)
+    if ChildProcesses.stopping:
+        process.kill()
     try:
         out, err = process.communicate()
     finally:
@@ -373,9 +377,12 @@ def read_frames(video: VideoInfo, start_frame: int,
     wanted = video.clock.start_of(start_frame)
     seek = max(Fraction(0), video.keyframe_at_or_before(wanted) - SEEK_MARGIN)
     first = True
-    for index, frame in _decode(video, seek, start_frame, stop_frame):
+    decoder = _decode(video, seek, start_frame, stop_frame)
+    for index, frame in decoder:
         if first and index > start_frame and seek > 0:
-            # The demuxer landed after the frames we need: start again, further back.
+            # The demuxer landed after the frames we need: start again, further back
+            # (ending this decoder first).
+            decoder.close()
             yield from _decode(video, max(Fraction(0), seek - SEEK_RETRY), start_frame,
                                stop_frame)
             return

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ class ResultsFolder:
         folder = self.folder
         if folder.exists() and not folder.is_dir():
             raise OutputError(f"{folder}: exists and is not a folder; choose another --output")
+        for path in self.protect:
+            if path.exists() and path.resolve().parent == folder.resolve() and \
+                    (path.name == METADATA or CLIP_NAME.fullmatch(path.name)):
+                raise OutputError(f"{path}: an input is named like a result file in the output "
+                                  "folder and would be overwritten; choose another --output")
         old = existing_results(folder, self.protect)
         if old and not self.overwrite:
             clips = sum(1 for p in old if p.name != METADATA)
@@ -105,7 +111,7 @@ class ResultsFolder:
         assert self.staging is not None
         staged = sorted(self.staging.iterdir(), key=lambda p: (p.name == METADATA, p.name))
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        backup = self.folder / f"{STAGING_PREFIX}{os.getpid()}-old"
+        backup: Path | None = None
         moved_old: list[Path] = []
         placed: list[Path] = []
         try:
@@ -114,7 +120,7 @@ class ResultsFolder:
                 raise OutputError(f"{self.folder}: another run wrote results here meanwhile; "
                                   "pass --overwrite to replace them, or choose another --output")
             if old:
-                backup.mkdir()
+                backup = Path(tempfile.mkdtemp(dir=self.folder, prefix=f"{STAGING_PREFIX}old-"))
                 for item in old:
                     os.replace(item, backup / item.name)
                     moved_old.append(backup / item.name)
@@ -123,16 +129,20 @@ class ResultsFolder:
                 placed.append(self.folder / item.name)
             self.staging.rmdir()
             self.staging = None
-            if moved_old:
+            if backup is not None:
                 shutil.rmtree(backup, ignore_errors=True)
-        except OSError as error:
+        except BaseException as error:
+            # Put everything back as it was, whatever stopped us (even a signal).
             for item in placed:
                 item.unlink(missing_ok=True)
             for item in moved_old:
                 os.replace(item, self.folder / item.name)
-            shutil.rmtree(backup, ignore_errors=True)
-            raise OutputError(f"{self.folder}: cannot move results into place "
-                              f"({error.strerror}); earlier results were kept") from None
+            if backup is not None:
+                shutil.rmtree(backup, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise OutputError(f"{self.folder}: cannot move results into place "
+                                  f"({error.strerror}); earlier results were kept") from None
+            raise
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 

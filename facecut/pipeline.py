@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
-from .faces import FaceEngine, default_threshold
+from .faces import FaceEngine, default_threshold, distances
 from .media import SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
 
 # Audio codecs an mp4 clip can carry as they are (--copy copies them; others are
@@ -96,18 +96,28 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
     settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric,
                               threshold)
 
-    def label(seen: list[FrameFaces]) -> dict[int, Match]:
+    def label(chunk_results: list[ChunkResult]) -> dict[int, Match]:
         """Which analysed frames show the person: by their own face or by track."""
-        joined = join_tracks(seen)
-        return match_frames(seen, threshold, track_distances(seen, joined), joined)
+        seen = [frame for result in chunk_results for frame in result.frames]
+        ends = {track: pair for result in chunk_results for track, pair in result.track_ends.items()}
+
+        def same_person(earlier: int, later: int) -> bool:
+            if earlier not in ends or later not in ends:
+                return False
+            gap = distances(ends[later][0][None], ends[earlier][1], metric)[0]
+            return bool(gap <= threshold)
+
+        joined = join_tracks(seen, same_person)
+        return match_frames(seen, threshold, track_distances(seen, joined), joined,
+                            veto=threshold * settings.split_factor)
 
     def refine(first_pass: list[ChunkResult]) -> list[Chunk]:
-        """With --interval > 1, analyse every skipped frame next to an edge."""
+        """With --interval > 1, analyse the skipped frames next to every edge."""
         if options.interval == 1:
             return []
-        seen = [frame for result in first_pass for frame in result.frames]
-        ranges = edges_to_refine([f.frame for f in seen], sorted(label(seen)),
-                                 video.frame_count)
+        seen = [frame.frame for result in first_pass for frame in result.frames]
+        ranges = edges_to_refine(seen, sorted(label(first_pass)), video.frame_count,
+                                 options.interval)
         return plan_refinement(ranges, options.processes)
 
     scan_started = time.monotonic()
@@ -130,7 +140,7 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
         log.warn(f"{options.video}: {missing} frame(s) could not be decoded (truncated or "
                  "damaged file); results cover what decodes")
 
-    matches = label(frames)
+    matches = label(chunk_results)
     segments = merge_segments([frame.frame for frame in frames], sorted(matches),
                               video.clock, options.interval, options.min_gap, options.min_duration)
     cut_started = time.monotonic()

@@ -52,6 +52,9 @@ class ChunkResult:
     chunk: Chunk
     frames: tuple[FrameFaces, ...]
     frames_decoded: int
+    # each track's first and last embedding, so the parent can check that two tracks
+    # meeting at a chunk boundary are the same person before joining them
+    track_ends: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 # ------------------------------------------------------------------ worker side
@@ -109,6 +112,7 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                       # a face the detector misses for up to half a second keeps its track
                       max_gap=max(15, 3 * chunk.interval))
     memory: dict[int, np.ndarray] = {}
+    firsts: dict[int, np.ndarray] = {}
     previous: np.ndarray | None = None
     try:
         with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
@@ -125,10 +129,13 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                     float(np.mean(np.abs(thumbnail - previous))) > SCENE_CUT
                 previous = thumbnail
                 results.append(FrameFaces(index, _analyse(frame, index, tracker, memory, cut)))
+                for track, embedding in memory.items():
+                    firsts.setdefault(track, embedding)
                 bar.update(1)
     except FacecutError as error:
         return error
-    return ChunkResult(chunk, tuple(results), decoded)
+    return ChunkResult(chunk, tuple(results), decoded,
+                       {track: (firsts[track], memory[track]) for track in memory})
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:

@@ -90,12 +90,14 @@ def matched_frames(results: Iterable[FrameFaces], threshold: float) -> list[int]
 
 def match_frames(results: Iterable[FrameFaces], threshold: float,
                  track_distance: Mapping[int, float] | None = None,
-                 joined: Mapping[int, int] | None = None) -> dict[int, Match]:
+                 joined: Mapping[int, int] | None = None,
+                 veto: float | None = None) -> dict[int, Match]:
     """Every analysed frame that shows the person, with the face that does.
 
     A face matches by itself when its own distance is within `threshold`; failing
     that, a face whose (joined) track's distance is within `threshold` matches by
-    track. Frames with neither are absent.
+    track, unless its own distance is known and above `veto` (clearly someone else).
+    Frames with neither are absent.
     """
     track_distance = track_distance or {}
     joined = joined or {}
@@ -108,7 +110,9 @@ def match_frames(results: Iterable[FrameFaces], threshold: float,
         by_track = [(track_distance[joined.get(face.track, face.track)], face)
                     for face in result.faces
                     if joined.get(face.track, face.track) in track_distance
-                    and track_distance[joined.get(face.track, face.track)] <= threshold]
+                    and track_distance[joined.get(face.track, face.track)] <= threshold
+                    and not (veto is not None and face.distance is not None
+                             and face.distance > veto)]
         if by_track:
             _, face = min(by_track, key=lambda pair: pair[0])
             found[result.frame] = Match(face, "track", joined.get(face.track, face.track))
@@ -152,18 +156,23 @@ def merge_segments(analysed: Sequence[int], matched: Iterable[int], clock: Frame
     return [segment for segment in merged if segment.duration(clock) >= min_duration]
 
 
-def edges_to_refine(analysed: Sequence[int], matched: Iterable[int],
-                    frame_count: int) -> list[tuple[int, int]]:
+def edges_to_refine(analysed: Sequence[int], matched: Iterable[int], frame_count: int,
+                    interval: int) -> list[tuple[int, int]]:
     """Frame ranges [first, stop) that were skipped between an analysed frame that
     matched and one that did not (or the end of the video): analysing them pins
-    every appearance's edges to the exact frame."""
+    every appearance's edges to the exact frame. Each range is at most interval-1
+    frames, next to the matched frame (a longer gap means frames that did not decode).
+    """
     looked = sorted(set(analysed))
     hits = set(matched)
     ranges = []
     for here, after in zip(looked, looked[1:] + [frame_count]):
-        crossing = (here in hits) != (after in hits) if after < frame_count else here in hits
-        if crossing and after - here > 1:
-            ranges.append((here + 1, after))
+        if after - here <= 1:
+            continue
+        if here in hits and (after >= frame_count or after not in hits):
+            ranges.append((here + 1, min(after, here + interval)))
+        elif here not in hits and after < frame_count and after in hits:
+            ranges.append((max(here + 1, after - interval + 1), after))
     return ranges
 
 

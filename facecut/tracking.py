@@ -10,7 +10,7 @@ frames, or when the face changes size saves most of the embedding work.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .segments import Box, FrameFaces
 
@@ -112,10 +112,13 @@ class Tracker:
                 track.embedded_frame, track.embedded_area = frame, box.area
 
 
-def join_tracks(frames: Sequence[FrameFaces], min_iou: float = 0.3) -> dict[int, int]:
-    """Join tracks that were cut by a chunk boundary: a track ending on one analysed
-    frame and a track of another chunk starting on the next analysed frame, with
-    overlapping boxes, are one track. Returns a map from track id to joined id."""
+def join_tracks(frames: Sequence[FrameFaces], same_person: Callable[[int, int], bool],
+                min_iou: float = 0.3) -> dict[int, int]:
+    """Join tracks that were cut by a chunk boundary (including the edges of refined
+    stretches): a track ending on one analysed frame and a track of another chunk
+    starting on the next analysed frame are one track when their boxes overlap
+    (paired one to one, best overlap first) and `same_person(a, b)` says their
+    embeddings agree. Returns a map from track id to joined id."""
     parent: dict[int, int] = {}
 
     def root(track: int) -> int:
@@ -125,14 +128,23 @@ def join_tracks(frames: Sequence[FrameFaces], min_iou: float = 0.3) -> dict[int,
 
     ordered = sorted(frames, key=lambda f: f.frame)
     for before, after in zip(ordered, ordered[1:]):
-        for a in before.faces:
-            for b in after.faces:
-                if a.track < 0 or b.track < 0:
-                    continue
-                if a.track // IDS_PER_CHUNK == b.track // IDS_PER_CHUNK:
-                    continue  # same chunk: its tracker already decided
-                if iou(a.box, b.box) >= min_iou and root(a.track) != root(b.track):
-                    parent[root(b.track)] = root(a.track)
+        pairs = sorted(((iou(a.box, b.box), i, j) for i, a in enumerate(before.faces)
+                        for j, b in enumerate(after.faces)
+                        if a.track >= 0 and b.track >= 0
+                        and a.track // IDS_PER_CHUNK != b.track // IDS_PER_CHUNK),
+                       reverse=True)
+        used_before: set[int] = set()
+        used_after: set[int] = set()
+        for overlap, i, j in pairs:
+            if overlap < min_iou:
+                break
+            if i in used_before or j in used_after:
+                continue
+            a, b = before.faces[i].track, after.faces[j].track
+            if root(a) != root(b) and same_person(a, b):
+                parent[root(b)] = root(a)
+                used_before.add(i)
+                used_after.add(j)
     every = {face.track for f in frames for face in f.faces if face.track >= 0}
     return {track: root(track) for track in every}
 

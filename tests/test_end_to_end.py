@@ -65,7 +65,10 @@ def test_metadata_times_are_the_frames_own_timestamps(default_run, montage):
             box = detection["box"]
             assert 0 <= box["x"] and box["x"] + box["w"] <= montage.width
             assert 0 <= box["y"] and box["y"] + box["h"] <= montage.height
-            assert detection["distance"] <= doc["settings"]["threshold"]
+            if detection["matched_by"] == "self":
+                assert detection["distance"] <= doc["settings"]["threshold"]
+            else:
+                assert detection["matched_by"] == "track" and detection["track"] >= 0
 
 
 @pytest.mark.slow

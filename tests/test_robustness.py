@@ -541,6 +541,7 @@ def test_one_clip_failing_keeps_the_others(twice_montage, reference, tmp_path):
 # ----------------------------------------------------------------- found in review
 
 def test_overwrite_only_touches_our_own_files(tmp_path):
+    from facecut.errors import OutputError
     from facecut.output import ResultsFolder, existing_results
 
     (tmp_path / "clip_intro.mp4").write_bytes(b"user's file")
@@ -549,14 +550,18 @@ def test_overwrite_only_touches_our_own_files(tmp_path):
     (tmp_path / "metadata.json").write_text("{}")
     protect = (tmp_path / "clip_1.mp4",)
     assert [p.name for p in existing_results(tmp_path, protect)] == ["clip_2.mp4", "metadata.json"]
-    results = ResultsFolder(tmp_path, overwrite=True, protect=protect)
+    # an input named like a result in the output folder: refuse rather than overwrite it
+    with pytest.raises(OutputError, match="named like a result"):
+        ResultsFolder(tmp_path, overwrite=True, protect=protect).open()
+    (tmp_path / "clip_1.mp4").rename(tmp_path / "talk.mp4")
+    results = ResultsFolder(tmp_path, overwrite=True, protect=(tmp_path / "talk.mp4",))
     staging = results.open()
-    (staging / "clip_3.mp4").write_bytes(b"new")
+    (staging / "clip_1.mp4").write_bytes(b"new")
     (staging / "metadata.json").write_text('{"new": true}')
     results.commit()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "clip_1.mp4", "clip_3.mp4", "clip_intro.mp4", "metadata.json"]
-    assert (tmp_path / "clip_1.mp4").read_bytes() == b"the input video, named like a clip"
+        "clip_1.mp4", "clip_intro.mp4", "metadata.json", "talk.mp4"]
+    assert (tmp_path / "talk.mp4").read_bytes() == b"the input video, named like a clip"
     assert json.loads((tmp_path / "metadata.json").read_text()) == {"new": True}
 
 

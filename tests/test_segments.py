@@ -56,7 +56,7 @@ def test_refined_edges_are_exact():
     sparse = list(range(0, 300, 5))
     hits = [f for f in sparse if f in truth]                      # 15, 20, 25, 30
     assert merge_segments(sparse, hits, CLOCK, 5, F(0), F(0)) == segs((15, 34))
-    ranges = edges_to_refine(sparse, hits, 300)
+    ranges = edges_to_refine(sparse, hits, 300, 5)
     assert ranges == [(11, 15), (31, 35)]
     dense = sorted(set(sparse) | {f for a, b in ranges for f in range(a, b)})
     hits = [f for f in dense if f in truth]
@@ -69,9 +69,12 @@ def test_refined_edges_are_exact():
     ([0, 5, 10], [0, 5, 10], 11, []),                # last frame analysed
     ([0, 5, 10], [5], 12, [(1, 5), (6, 10)]),
     ([0, 1, 2], [1], 3, []),                         # dense already
+    # frames 25..4999 never decoded: refine only interval-1 frames beside each hit
+    ([0, 5, 10, 15, 20, 5000, 5005], [20, 5000], 6000, [(16, 20), (5001, 5005)]),
+    ([0, 5, 10, 15, 20, 5000, 5005], [20], 6000, [(16, 20), (21, 25)]),
 ])
 def test_edges_to_refine(analysed, matched, frames, expected):
-    assert edges_to_refine(analysed, matched, frames) == expected
+    assert edges_to_refine(analysed, matched, frames, 5) == expected
 
 
 def test_undecodable_tail_is_not_assumed():

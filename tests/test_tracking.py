@@ -80,7 +80,7 @@ def test_head_turn_frames_match_by_track():
     # one track: frontal (0.3), turned away (0.7 or not embedded), frontal again
     rows = [(f, [(0, 0.3 if f < 3 or f > 7 else (0.7 if f % 2 else None), 7)]) for f in range(10)]
     frames = frames_of(rows)
-    joined = join_tracks(frames)
+    joined = join_tracks(frames, lambda a, b: True)
     distances = track_distances(frames, joined)
     assert distances[7] == pytest.approx(0.3)
     matches = match_frames(frames, 0.5, distances, joined)
@@ -96,7 +96,7 @@ def test_head_turn_frames_match_by_track():
 def test_someone_elses_track_with_one_lucky_frame_does_not_match():
     rows = [(f, [(0, 0.45 if f == 4 else 0.65, 3)]) for f in range(10)]
     frames = frames_of(rows)
-    joined = join_tracks(frames)
+    joined = join_tracks(frames, lambda a, b: True)
     matches = match_frames(frames, 0.5, track_distances(frames, joined), joined)
     assert sorted(matches) == [4]  # that frame alone, by itself, not the whole track
     assert matches[4].by == "self"
@@ -107,7 +107,34 @@ def test_tracks_cut_by_a_chunk_boundary_are_joined():
     rows = [(0, [(0, 0.3, a)]), (1, [(2, None, a)]), (2, [(4, 0.7, b)]), (3, [(6, None, b)]),
             (4, [(400, 0.8, b + 1)])]
     frames = frames_of(rows)
-    joined = join_tracks(frames)
+    joined = join_tracks(frames, lambda a, b: True)
     assert joined[a] == joined[b] != joined[b + 1]
     matches = match_frames(frames, 0.5, track_distances(frames, joined), joined)
     assert sorted(matches) == [0, 1, 2, 3]
+
+
+def test_tracks_of_different_people_are_not_joined_across_a_boundary():
+    a, b = 0 * IDS_PER_CHUNK + 1, 1 * IDS_PER_CHUNK + 1
+    rows = [(0, [(0, 0.3, a)]), (1, [(2, None, a)]), (2, [(4, 0.9, b)]), (3, [(6, None, b)])]
+    frames = frames_of(rows)
+    joined = join_tracks(frames, lambda x, y: False)  # their embeddings disagree
+    assert joined[a] != joined[b]
+    matches = match_frames(frames, 0.5, track_distances(frames, joined), joined)
+    assert sorted(matches) == [0, 1]
+
+
+def test_joining_is_one_to_one():
+    a = 1
+    b, c = IDS_PER_CHUNK + 1, IDS_PER_CHUNK + 2
+    rows = [(0, [(0, 0.3, a)]), (1, [(10, 0.9, b), (20, 0.9, c)])]  # both overlap a
+    joined = join_tracks(frames_of(rows), lambda x, y: True)
+    assert sum(1 for t in (b, c) if joined[t] == joined[a]) == 1
+
+
+def test_veto_keeps_a_clearly_different_face_off_a_matching_track():
+    rows = [(f, [(0, 0.3, 5)]) for f in range(4)] + [(4, [(0, 0.9, 5)])]
+    frames = frames_of(rows)
+    joined = join_tracks(frames, lambda x, y: True)
+    distances = track_distances(frames, joined)
+    assert 4 in match_frames(frames, 0.5, distances, joined)
+    assert 4 not in match_frames(frames, 0.5, distances, joined, veto=0.65)
