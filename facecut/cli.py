@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default="Dlib", metavar="NAME",
                         help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512")
     parser.add_argument("--detector", default="dlib", metavar="NAME",
-                        help="DeepFace detector, e.g. dlib (default, offline), opencv, retinaface")
+                        help="DeepFace detector, e.g. dlib (default, offline), opencv, retinaface, yunet")
     parser.add_argument("--min-gap", "--min_gap", type=_seconds, default=Fraction(1, 2),
                         metavar="SECONDS", help="merge appearances separated by less (default 0.5)")
     parser.add_argument("--min-duration", "--min_duration", type=_seconds, default=Fraction(0),

@@ -308,3 +308,24 @@ def test_unrecognisable_stretch_is_kept_by_its_face_track(media_dir, reference, 
     # blurred frames where the detector still finds the face all count; at the end of
     # the stretch it loses the face for a few frames (min-gap bridges those)
     assert len(matched & set(stretch)) >= 20
+
+
+def test_model_without_weights_offline_is_one_clear_line(reference, tmp_path):
+    """Weights that are not on disk and cannot be downloaded: one line naming the file
+    and where to put it. (A dead proxy makes sure nothing is fetched even online.)"""
+    import os
+
+    env = {**os.environ, "DEEPFACE_HOME": str(tmp_path / "home"), "PYTHONPATH": str(
+        Path(__file__).resolve().parent.parent), "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9"}
+    process = subprocess.run(
+        [__import__("sys").executable,
+         str(Path(__file__).resolve().parent.parent / "video_inference.py"), "--video",
+         str(montage_builder.CLIPS / "d18.mp4"), "--reference", str(reference), "--model",
+         "ArcFace", "--output", str(tmp_path / "out"), "--quiet"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert process.returncode == 2
+    line = process.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in process.stderr
+    assert "arcface" in line.lower() and str(tmp_path / "home") in line
+    assert not (tmp_path / "out").exists()
