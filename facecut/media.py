@@ -39,16 +39,40 @@ class Tools:
 _tools: Tools | None = None
 
 
+# -fps_mode (exact frame passthrough) arrived in ffmpeg 5.1.
+MINIMUM_FFMPEG = (5, 1)
+
+
+def ffmpeg_version(banner: str) -> tuple[int, int] | None:
+    """(major, minor) from `ffmpeg -version`'s first line, e.g. "ffmpeg version
+    5.1.9-0+deb12u1" or "ffmpeg version n9.0.2-17-g2a571b6068"; None if unknown
+    (git builds without a release number)."""
+    import re
+
+    match = re.search(r"version n?(\d+)\.(\d+)", banner)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def find_tools() -> Tools:
     """ffmpeg/ffprobe from PATH, else the ffmpeg binary shipped by imageio-ffmpeg.
 
-    imageio-ffmpeg has no ffprobe; probing then falls back to ffmpeg alone.
+    An ffmpeg on PATH older than 5.1 (e.g. Ubuntu 22.04's 4.4) is passed over for
+    imageio-ffmpeg's. imageio-ffmpeg has no ffprobe; probing then uses ffmpeg alone.
     """
     global _tools
     if _tools is not None:
         return _tools
     ffmpeg_exe = shutil.which("ffmpeg")
     ffprobe_exe = shutil.which("ffprobe")
+    if ffmpeg_exe is not None:
+        try:
+            banner = subprocess.run([ffmpeg_exe, "-version"], capture_output=True, text=True,
+                                    stdin=subprocess.DEVNULL, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            banner = ""
+        version = ffmpeg_version(banner)
+        if version is not None and version < MINIMUM_FFMPEG:
+            ffmpeg_exe = None  # too old: use the pip-installed one below
     if ffmpeg_exe is None:
         try:
             import imageio_ffmpeg
@@ -56,9 +80,8 @@ def find_tools() -> Tools:
             ffmpeg_exe = imageio_ffmpeg.get_ffmpeg_exe()
         except Exception as error:  # the package raises RuntimeError when it has no binary
             raise FFmpegError(
-                "ffmpeg not found: install it (apt-get install ffmpeg) or "
+                "ffmpeg 5.1 or newer not found: install it (apt-get install ffmpeg) or "
                 f"`pip install imageio-ffmpeg` ({error})") from None
-        ffprobe_exe = None
     _tools = Tools(ffmpeg_exe, ffprobe_exe)
     return _tools
 

@@ -67,3 +67,13 @@ def test_still_image_is_not_a_video(reference):
 def test_paths_cannot_become_options_or_protocols(tmp_path):
     assert media.input_url("-i.mp4").startswith("file:/")
     assert media.input_url("http://x/y.mp4").startswith("file:/")
+
+
+@pytest.mark.parametrize("banner, version", [
+    ("ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026", (5, 1)),
+    ("ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright", (4, 4)),
+    ("ffmpeg version n9.0.2-17-g2a571b6068-20260930 Copyright", (9, 0)),
+    ("ffmpeg version N-112233-gdeadbeef Copyright", None),
+])
+def test_ffmpeg_version(banner, version):
+    assert media.ffmpeg_version(banner) == version
