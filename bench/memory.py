@@ -23,14 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import montage as montage_builder  # noqa: E402
-
-_WRAPPER = """
-import resource, subprocess, sys
-code = subprocess.run(sys.argv[1:]).returncode
-print("peak_rss_kib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
-sys.exit(code)
-"""
-
+from measure import peak_rss_mib  # noqa: E402
 
 def make_video(path: Path, seconds: int) -> None:
     room = seconds - 3
@@ -65,10 +58,8 @@ def main() -> None:
                    "--reference", str(reference), "--output", str(out), "--overwrite",
                    "--quiet", *shlex.split(options.args)]
         started = time.monotonic()
-        process = subprocess.run([sys.executable, "-c", _WRAPPER, *command], capture_output=True,
-                                 text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        process, peak = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
         wall = time.monotonic() - started
-        peak = int(process.stderr.strip().splitlines()[-1].split()[-1]) / 1024
         if process.returncode not in (0, 1):
             raise SystemExit(process.stderr)
         doc = json.loads((out / "metadata.json").read_text())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,16 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import montage as montage_builder  # noqa: E402
 from checks import score  # noqa: E402
-
-
-# Runs a command and reports the largest resident set of any process in its tree
-# (ru_maxrss over waited-for descendants, KiB on Linux), so each run is measured alone.
-_PEAK_RSS_WRAPPER = """
-import resource, subprocess, sys
-code = subprocess.run(sys.argv[1:]).returncode
-print("peak_rss_kib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
-sys.exit(code)
-"""
+from measure import peak_rss_mib  # noqa: E402
 
 
 def run_tool(name: str, args: list[str], montage: montage_builder.Montage, reference: Path,
@@ -41,11 +31,8 @@ def run_tool(name: str, args: list[str], montage: montage_builder.Montage, refer
                "--reference", str(reference), "--num_processes", str(processes),
                "--output", str(out), "--overwrite", "--quiet", *args]
     started = time.monotonic()
-    process = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *command],
-                             capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process, peak_mib = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.monotonic() - started
-    peak_kib = int(process.stderr.strip().splitlines()[-1].split()[-1])
     if process.returncode not in (0, 1):
         raise SystemExit(f"{name}: exit {process.returncode}: {process.stderr.strip()}")
     doc = json.loads((out / "metadata.json").read_text())
@@ -64,7 +51,7 @@ def run_tool(name: str, args: list[str], montage: montage_builder.Montage, refer
         "worst": measured.worst_boundary,
         "segments": f"{measured.segments}/{measured.truth_segments}",
         # ru_maxrss of children is the largest single process (KiB on Linux)
-        "peak_rss_mb": peak_kib / 1024,
+        "peak_rss_mb": peak_mib,
     }
 
 

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import montage as montage_builder  # noqa: E402
+from measure import peak_rss_mib  # noqa: E402,F401  (re-exported for tests)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -74,16 +75,3 @@ def short_montage(media_dir: Path) -> montage_builder.Montage:
         montage_builder.Part(("d18.mp4",), 1, 2, 30, False),
     ]
     return montage_builder.build(parts, media_dir / "short.mp4")
-
-
-def peak_rss_mib(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float]:
-    """Run a command; return it and the largest resident set of any process in its tree."""
-    wrapper = ("import resource, subprocess, sys\n"
-               "code = subprocess.run(sys.argv[1:]).returncode\n"
-               "print('peak_rss_kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
-               " file=sys.stderr)\n"
-               "sys.exit(code)\n")
-    process = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True,
-                             text=True, **kwargs)
-    last = process.stderr.strip().splitlines()[-1]
-    return process, int(last.split()[-1]) / 1024
