@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import ffmpeg  # ffmpeg-python
 import numpy as np
@@ -430,7 +430,8 @@ def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
     args = [args[0], "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", *args[1:]]
     frame_bytes = video.width * video.height * 3
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, bufsize=frame_bytes)
+                               stderr=subprocess.PIPE, bufsize=frame_bytes,
+                               preexec_fn=_die_with_parent)
     ChildProcesses.add(process)
     stamps = _FrameStamps(process)
     produced = 0
@@ -479,6 +480,27 @@ def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
 
 
 _NO_TIME = object()
+
+
+def _load_prctl() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux: a decoder then ends on a broken pipe instead
+
+
+# Loaded up front: the function below runs in the forked child before exec, where
+# it must do as little Python as possible.
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the decoder child, before exec: have Linux kill it if the worker that
+    started it dies (even by SIGKILL), so no decoder outlives its worker."""
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
 class _FrameStamps:

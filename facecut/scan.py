@@ -45,6 +45,9 @@ class EngineSettings:
 # A scene cut ends every face track: the mean absolute difference between two
 # consecutive analysed frames' 32x18 grey thumbnails above this (of 255).
 SCENE_CUT = 30.0
+# A smaller jump may still be a cut between similar shots: every face is embedded on
+# such a frame, so a track that now holds someone else is split right there.
+SCENE_CHANGE = 8.0
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,11 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                 if index % chunk.interval:
                     continue
                 thumbnail = _thumbnail(frame)
-                cut = previous is not None and \
-                    float(np.mean(np.abs(thumbnail - previous))) > SCENE_CUT
+                jump = 0.0 if previous is None else float(np.mean(np.abs(thumbnail - previous)))
                 previous = thumbnail
-                results.append(FrameFaces(index, _analyse(frame, index, tracker, memory, cut)))
+                results.append(FrameFaces(index, _analyse(frame, index, tracker, memory,
+                                                          cut=jump > SCENE_CUT,
+                                                          check=jump > SCENE_CHANGE)))
                 for track, embedding in memory.items():
                     firsts.setdefault(track, embedding)
                 bar.update(1)
@@ -146,16 +150,16 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
 
 
 def _analyse(frame: np.ndarray, index: int, tracker: Tracker, memory: dict[int, np.ndarray],
-             cut: bool) -> tuple[Face, ...]:
+             cut: bool, check: bool) -> tuple[Face, ...]:
     """Detect every face, link it to its track, and embed only the faces whose
-    track needs it (new, due, or changed in size)."""
+    track needs it (new, due, changed in size, or the picture changed a lot)."""
     from .faces import distances
 
     assert _engine is not None and _settings is not None and _reference is not None
     found = _engine.find_faces(frame)
     assignments = tracker.step(index, [face.box for face in found], cut)
     tracks = [assignment.track for assignment in assignments]
-    need = [i for i, assignment in enumerate(assignments) if assignment.embed]
+    need = [i for i, assignment in enumerate(assignments) if assignment.embed or check]
     scores: dict[int, float] = {}
     if need:
         embeddings = _engine.embed(frame, [found[i] for i in need])
