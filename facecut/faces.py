@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelError, ReferencePhotoError
-from .segments import Box, Face
+from .segments import Box
 
 # Weights the face-recognition-models package ships (in its models/ folder), under
 # the names DeepFace expects, so the default models never touch the network.
@@ -206,16 +206,6 @@ class FaceEngine:
         if len(crops) == 1:
             results = [results]
         return np.asarray([result[0]["embedding"] for result in results], dtype=np.float64)
-
-    def analyse(self, frame: np.ndarray, reference: np.ndarray, metric: str) -> tuple[Face, ...]:
-        """Every face in `frame` with its distance to the reference embedding."""
-        faces = self.find_faces(frame)
-        if not faces:
-            return ()
-        embeddings = self.embed(frame, faces)
-        scores = distances(embeddings, reference, metric)
-        return tuple(Face(found.box, found.confidence, float(score))
-                     for found, score in zip(faces, scores))
 
     # ------------------------------------------------------------ reference
     def embed_reference(self, path: str) -> ReferenceFace:

@@ -124,6 +124,15 @@ class ChildProcesses:
                 process.kill()
 
 
+def _killed(signum: int, what: str) -> BaseException:
+    """What to raise for an ffmpeg child that died of signal `signum`: we stopped it
+    (Interrupted), or it crashed or was killed from outside, e.g. out of memory."""
+    if ChildProcesses.stopping:
+        return Interrupted(signum)
+    return FFmpegError(f"{what}: ffmpeg was killed by {signal.Signals(signum).name} "
+                       "(out of memory?)")
+
+
 def _last_lines(text: str, count: int = 3) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return " | ".join(lines[-count:]) if lines else "no error output"
@@ -147,11 +156,7 @@ def run_command(args: Sequence[str], what: str) -> str:
     finally:
         ChildProcesses.remove(process)
     if process.returncode < 0:
-        if ChildProcesses.stopping:
-            raise Interrupted(-process.returncode)
-        name = signal.Signals(-process.returncode).name
-        raise FFmpegError(f"{what}: {Path(args[0]).name} was killed by {name} "
-                          "(out of memory?)")
+        raise _killed(-process.returncode, what)
     if process.returncode != 0:
         raise FFmpegError(f"{what}: {_last_lines(err.decode('utf-8', 'replace'))}")
     return out.decode("utf-8", "replace")
@@ -178,9 +183,13 @@ class VideoInfo:
     audio_codecs: tuple[str, ...] = ()
 
     def keyframe_at_or_before(self, seconds: Fraction) -> Fraction:
-        """Where decoding must start to produce the frame at `seconds`."""
+        """Where decoding must start to produce the frame at `seconds`. Without a
+        keyframe list (ffmpeg-only probing) `seconds` itself: ffmpeg's own seek then
+        finds the keyframe, rather than every chunk decoding from the start."""
         from bisect import bisect_right
 
+        if not self.keyframes:
+            return seconds
         index = bisect_right(self.keyframes, seconds) - 1
         return self.keyframes[index] if index >= 0 else Fraction(0)
 
@@ -369,10 +378,10 @@ def _probe_with_ffmpeg(path: str, ffmpeg_exe: str) -> VideoInfo:
 
 # ---------------------------------------------------------------- decoding
 
-def _with_global_options(args: list[str], *extra: str) -> list[str]:
+def _with_global_options(args: list[str], *extra: str, loglevel: str = "error") -> list[str]:
     """Put ffmpeg's global options first (ffmpeg-python appends them last, where
     ffmpeg may treat them as trailing options)."""
-    return [args[0], "-nostdin", "-hide_banner", "-loglevel", "error", *extra, *args[1:]]
+    return [args[0], "-nostdin", "-hide_banner", "-loglevel", loglevel, *extra, *args[1:]]
 
 
 # Decoding starts this long before the keyframe that precedes a chunk's first frame,
@@ -419,15 +428,15 @@ def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
     input_options: dict[str, object] = {"threads": 1, "copyts": None}
     if seek > 0:
         input_options["ss"] = seconds_arg(seek)
-    args = (
+    args = _with_global_options(
         ffmpeg.input(input_url(video.path), **input_options)
         .filter("showinfo", checksum=0)
         # one size for every frame, even if the stream changes resolution midway
         .filter("scale", video.width, video.height)
         .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough",
                 an=None, sn=None, dn=None)
-        .compile(cmd=find_tools().ffmpeg))
-    args = [args[0], "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", *args[1:]]
+        .compile(cmd=find_tools().ffmpeg),
+        "-nostats", loglevel="info")  # showinfo writes at level info
     frame_bytes = video.width * video.height * 3
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, bufsize=frame_bytes,
@@ -469,10 +478,7 @@ def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
     if finished_early or code == 0:
         return
     if code < 0:
-        if ChildProcesses.stopping:
-            raise Interrupted(-code)
-        raise FFmpegError(f"decoding {video.path}: ffmpeg was killed by "
-                          f"{signal.Signals(-code).name} (out of memory?)")
+        raise _killed(-code, f"decoding {video.path}")
     if produced == 0:
         raise FFmpegError(f"decoding {video.path}: {stamps.error_tail()}")
     # It decoded some frames and then failed: a damaged file. What decoded is kept;
@@ -588,16 +594,12 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
         if job.has_audio and not job.copy_audio:
             options.update({"c:a": "aac", "b:a": "192k"})
     else:
-        decode_from = job.decode_from if job.decode_from is not None else job.start
-        decode_from = min(decode_from, job.start)
-        if decode_from > 0:
-            source = ffmpeg.input(input_url(job.source), ss=seconds_arg(decode_from))
-            # -ss on the input rounds down to the microsecond; trim the rest exactly
-            options["ss"] = seconds_arg(job.start - Fraction(seconds_arg(decode_from)))
-        else:
-            source = ffmpeg.input(input_url(job.source))
-            if job.start > 0:
-                options["ss"] = seconds_arg(job.start)
+        decode_from = min(job.start if job.decode_from is None else job.decode_from, job.start)
+        # -ss on the input rounds down to the microsecond; the output -ss trims the rest
+        seek = Fraction(seconds_arg(decode_from)) if decode_from > 0 else Fraction(0)
+        source = ffmpeg.input(input_url(job.source), **({"ss": seconds_arg(seek)} if seek else {}))
+        if job.start > seek:
+            options["ss"] = seconds_arg(job.start - seek)
         options.update({"vcodec": "libx264", "preset": "veryfast", "crf": 18,
                         "pix_fmt": "yuv420p", "movflags": "+faststart"})
         if job.has_audio:

@@ -118,7 +118,7 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
         seen = [frame.frame for result in first_pass for frame in result.frames]
         ranges = edges_to_refine(seen, sorted(label(first_pass)), video.frame_count,
                                  options.interval)
-        return plan_refinement(ranges, options.processes)
+        return plan_refinement(ranges)
 
     scan_started = time.monotonic()
     chunk_results = scan(video, chunks, settings, reference.embedding, options.show_bars,

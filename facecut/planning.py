@@ -53,8 +53,8 @@ def plan_chunks(frame_count: int, workers: int, interval: int) -> list[Chunk]:
     return chunks
 
 
-def plan_refinement(ranges: list[tuple[int, int]], workers: int) -> list[Chunk]:
-    """Chunks that analyse every frame of the given [first, stop) ranges."""
-    del workers  # each range is short: one chunk each, spread by the pool
+def plan_refinement(ranges: list[tuple[int, int]]) -> list[Chunk]:
+    """Chunks that analyse every frame of the given [first, stop) ranges; each range
+    is short, so one chunk each, spread over the workers by the pool."""
     return [Chunk(index, first, stop, 1, refine=True)
             for index, (first, stop) in enumerate(ranges) if stop > first]

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import FacecutError, Interrupted, WorkerError
+from .faces import distances
 from .media import ChildProcesses, VideoInfo, read_frames
 from .planning import Chunk
 from .segments import Face, FrameFaces
@@ -114,8 +115,7 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     tracker = Tracker(first_id=key * IDS_PER_CHUNK, embed_every=_settings.embed_every,
                       # a face the detector misses for up to half a second keeps its track
                       max_gap=max(15, 3 * chunk.interval))
-    memory: dict[int, np.ndarray] = {}
-    firsts: dict[int, np.ndarray] = {}
+    memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track: (first, last) embedding
     previous: np.ndarray | None = None
     try:
         with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
@@ -133,13 +133,10 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                 results.append(FrameFaces(index, _analyse(frame, index, tracker, memory,
                                                           cut=jump > SCENE_CUT,
                                                           check=jump > SCENE_CHANGE)))
-                for track, embedding in memory.items():
-                    firsts.setdefault(track, embedding)
                 bar.update(1)
     except FacecutError as error:
         return error
-    return ChunkResult(chunk, tuple(results), decoded,
-                       {track: (firsts[track], memory[track]) for track in memory})
+    return ChunkResult(chunk, tuple(results), decoded, memory)
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -149,12 +146,11 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
-def _analyse(frame: np.ndarray, index: int, tracker: Tracker, memory: dict[int, np.ndarray],
-             cut: bool, check: bool) -> tuple[Face, ...]:
+def _analyse(frame: np.ndarray, index: int, tracker: Tracker,
+             memory: dict[int, tuple[np.ndarray, np.ndarray]], cut: bool,
+             check: bool) -> tuple[Face, ...]:
     """Detect every face, link it to its track, and embed only the faces whose
     track needs it (new, due, changed in size, or the picture changed a lot)."""
-    from .faces import distances
-
     assert _engine is not None and _settings is not None and _reference is not None
     found = _engine.find_faces(frame)
     assignments = tracker.step(index, [face.box for face in found], cut)
@@ -164,12 +160,14 @@ def _analyse(frame: np.ndarray, index: int, tracker: Tracker, memory: dict[int, 
     if need:
         embeddings = _engine.embed(frame, [found[i] for i in need])
         for embedding, i in zip(embeddings, need):
-            last = memory.get(tracks[i])
-            if last is not None and float(distances(embedding[None], last, _settings.metric)[0]) \
+            known = memory.get(tracks[i])
+            if known is not None and float(distances(embedding[None], known[1],
+                                                     _settings.metric)[0]) \
                     > _settings.threshold * _settings.split_factor:
                 # the face on this track changed identity (a cut the thumbnails missed)
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
-            memory[tracks[i]] = embedding
+            first = memory[tracks[i]][0] if tracks[i] in memory else embedding
+            memory[tracks[i]] = (first, embedding)
             tracker.embedded(tracks[i], index, found[i].box)
             scores[i] = float(distances(embedding[None], _reference, _settings.metric)[0])
     return tuple(Face(face.box, face.confidence, scores.get(i), tracks[i])

@@ -83,11 +83,6 @@ class Segment:
         return self.end_time(clock) - self.start_time(clock)
 
 
-def matched_frames(results: Iterable[FrameFaces], threshold: float) -> list[int]:
-    """The analysed frames whose best face is within `threshold` of the reference."""
-    return sorted(result.frame for result in results if result.matches(threshold))
-
-
 def match_frames(results: Iterable[FrameFaces], threshold: float,
                  track_distance: Mapping[int, float] | None = None,
                  joined: Mapping[int, int] | None = None,
@@ -104,18 +99,18 @@ def match_frames(results: Iterable[FrameFaces], threshold: float,
     found: dict[int, Match] = {}
     for result in results:
         best = result.best()
-        if best is not None and best.distance is not None and best.distance <= threshold:
+        if best is not None and result.matches(threshold):
             found[result.frame] = Match(best, "self", joined.get(best.track, best.track))
             continue
-        by_track = [(track_distance[joined.get(face.track, face.track)], face)
-                    for face in result.faces
-                    if joined.get(face.track, face.track) in track_distance
-                    and track_distance[joined.get(face.track, face.track)] <= threshold
-                    and not (veto is not None and face.distance is not None
-                             and face.distance > veto)]
+        by_track = []
+        for face in result.faces:
+            track = joined.get(face.track, face.track)
+            vetoed = veto is not None and face.distance is not None and face.distance > veto
+            if track_distance.get(track, threshold + 1) <= threshold and not vetoed:
+                by_track.append((track_distance[track], face, track))
         if by_track:
-            _, face = min(by_track, key=lambda pair: pair[0])
-            found[result.frame] = Match(face, "track", joined.get(face.track, face.track))
+            _, face, track = min(by_track, key=lambda entry: entry[0])
+            found[result.frame] = Match(face, "track", track)
     return found
 
 

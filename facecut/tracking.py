@@ -158,5 +158,5 @@ def track_distances(frames: Iterable[FrameFaces], joined: dict[int, int],
         for face in result.faces:
             if face.track >= 0 and face.distance is not None:
                 found.setdefault(joined.get(face.track, face.track), []).append(face.distance)
-    return {track: sum(sorted(values)[:best_of]) / len(sorted(values)[:best_of])
-            for track, values in found.items()}
+    best = {track: sorted(values)[:best_of] for track, values in found.items()}
+    return {track: sum(values) / len(values) for track, values in best.items()}
