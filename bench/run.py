@@ -1,11 +1,22 @@
 #!/usr/bin/env python3
-"""Benchmark: build the labelled montage and run the tool's presets on it.
+"""Benchmark: build a labelled montage, run the tool's presets and the original
+method on it, and print one table.
 
-    python bench/run.py [--workdir bench/out] [--processes 2]
+    python bench/run.py [--montage 720p|small] [--processes 2] [--baseline-interval 10]
+                        [--skip-baseline] [--workdir bench/out]
 
-Prints one table: frames analysed, frames/s, wall time, realtime factor, frame-level
-precision/recall/F1 and worst boundary error against the montage's known truth,
-and the peak RSS of the run (parent and workers).
+Runs, in one invocation: (a) the default preset, (b) --speed, (c) --interval 5, and
+(d) the baseline, the original script's method (bench/baseline.py: seek, read and
+DeepFace.verify(frame, reference_path) per analysed frame over a Pool). The baseline
+spends ~3.8 s per frame on 720p here, so by default it analyses every 10th frame (the
+original's own --interval); its frames/s is per analysed frame like everyone else's,
+and its segments are scored on every frame. --baseline-interval 1 analyses every frame
+(about an hour on 2 cores).
+
+Columns: frames analysed, analysed frames/s (scan phase), wall time of the whole
+command, realtime factor (video seconds per wall second), frame-level precision /
+recall / F1 and worst boundary error against the montage's known truth, segments found
+/ true, peak RSS (largest single process of the run).
 """
 from __future__ import annotations
 
@@ -24,6 +35,18 @@ from checks import score  # noqa: E402
 from measure import peak_rss_mib  # noqa: E402
 
 
+def _row(name: str, segments: list[dict], truth: list[tuple[int, int]], analysed: int,
+         seconds_scan: float, wall: float, duration: float, peak_mib: float) -> dict:
+    measured = score(segments, truth)
+    return {
+        "run": name, "frames": analysed, "fps": analysed / seconds_scan, "wall": wall,
+        "realtime": duration / wall, "precision": measured.precision,
+        "recall": measured.recall, "f1": measured.f1, "worst": measured.worst_boundary,
+        "segments": f"{measured.segments}/{measured.truth_segments}", "peak_rss_mb": peak_mib,
+        "found": [(s["start_frame"], s["end_frame"]) for s in segments],
+    }
+
+
 def run_tool(name: str, args: list[str], montage: montage_builder.Montage, reference: Path,
              workdir: Path, processes: int) -> dict:
     out = workdir / f"results-{name}"
@@ -36,53 +59,98 @@ def run_tool(name: str, args: list[str], montage: montage_builder.Montage, refer
     if process.returncode not in (0, 1):
         raise SystemExit(f"{name}: exit {process.returncode}: {process.stderr.strip()}")
     doc = json.loads((out / "metadata.json").read_text())
-    measured = score(doc["segments"], montage.target_segments())
-    analysed = doc["stats"]["frames_analysed"]
-    duration = doc["video"]["duration"]
-    return {
-        "run": name,
-        "frames": analysed,
-        "fps": analysed / doc["stats"]["seconds_scan"],
-        "wall": wall,
-        "realtime": duration / wall,
-        "precision": measured.precision,
-        "recall": measured.recall,
-        "f1": measured.f1,
-        "worst": measured.worst_boundary,
-        "segments": f"{measured.segments}/{measured.truth_segments}",
-        # ru_maxrss of children is the largest single process (KiB on Linux)
-        "peak_rss_mb": peak_mib,
-    }
+    row = _row(name, doc["segments"], montage.target_segments(), doc["stats"]["frames_analysed"],
+               doc["stats"]["seconds_scan"], wall, doc["video"]["duration"], peak_mib)
+    stats = doc["stats"]
+    # where the wall time went: start-up (probe, models, reference), scan, cutting
+    row["phases"] = (f"start {stats['seconds_total'] - stats['seconds_scan'] - stats['seconds_cut']:.1f} s"
+                     f" + scan {stats['seconds_scan']:.1f} s (incl. {stats['frames_refined']} refined"
+                     f" frames) + cut {stats['seconds_cut']:.1f} s")
+    return row
+
+
+def run_baseline(montage: montage_builder.Montage, reference: Path, workdir: Path,
+                 processes: int, interval: int) -> dict:
+    out = workdir / "baseline.json"
+    command = [sys.executable, str(ROOT / "bench" / "baseline.py"), "--video", str(montage.path),
+               "--reference", str(reference), "--interval", str(interval),
+               "--processes", str(processes), "--out", str(out)]
+    started = time.monotonic()
+    process, peak_mib = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.monotonic() - started
+    if process.returncode != 0:
+        raise SystemExit(f"baseline: exit {process.returncode}: {process.stderr.strip()[-2000:]}")
+    doc = json.loads(out.read_text())
+    duration = float(montage.time_of(montage.frame_count))
+    return _row(f"baseline/{interval}", doc["segments"], montage.target_segments(),
+                doc["frames_analysed"], doc["seconds_scan"], wall, duration, peak_mib)
 
 
 def print_table(rows: list[dict]) -> None:
-    header = (f"{'run':<10} {'frames':>6} {'frames/s':>9} {'wall s':>7} {'x realtime':>10} "
+    header = (f"{'run':<12} {'frames':>6} {'frames/s':>9} {'wall s':>7} {'x realtime':>10} "
               f"{'precision':>9} {'recall':>7} {'F1':>7} {'worst edge':>10} {'segments':>8} "
               f"{'peak RSS MB':>11}")
     print(header)
     print("-" * len(header))
     for r in rows:
         worst = "n/a" if r["worst"] is None else f"{r['worst']} fr"
-        print(f"{r['run']:<10} {r['frames']:>6} {r['fps']:>9.2f} {r['wall']:>7.1f} "
+        print(f"{r['run']:<12} {r['frames']:>6} {r['fps']:>9.2f} {r['wall']:>7.1f} "
               f"{r['realtime']:>10.2f} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} "
               f"{worst:>10} {r['segments']:>8} {r['peak_rss_mb']:>11.0f}")
+
+
+def print_ratios(rows: list[dict], baseline: dict) -> None:
+    print(f"\nover {baseline['run']}:  analysed frames/s ratio, realtime ratio")
+    for r in rows:
+        print(f"  {r['run']:<12} {r['fps'] / baseline['fps']:>7.1f}x {r['realtime'] / baseline['realtime']:>9.1f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "out"))
+    parser.add_argument("--montage", choices=("720p", "small"), default="720p",
+                        help="720p: 62 s 1280x720 30 fps (default); small: the tests' 17 s "
+                             "640x360 variable-frame-rate montage")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--baseline-interval", type=int, default=10)
+    parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
-    workdir = Path(args.workdir)
+    workdir = Path(args.workdir) / args.montage
     workdir.mkdir(parents=True, exist_ok=True)
-    montage = montage_builder.build(montage_builder.standard_parts(), workdir / "montage.mp4")
+    if args.montage == "720p":
+        montage = montage_builder.build(montage_builder.benchmark_parts(),
+                                        workdir / "montage.mp4", 1280, 720)
+    else:
+        montage = montage_builder.build(montage_builder.standard_parts(), workdir / "montage.mp4")
     reference = montage_builder.reference_photo(workdir / "reference.png")
-    print(f"montage: {montage.path} ({montage.frame_count} frames, "
-          f"{float(montage.time_of(montage.frame_count)):.1f} s, {montage.width}x{montage.height}, "
-          f"30+25 fps), truth segments {montage.target_segments()}; {args.processes} processes")
-    rows = [run_tool("default", [], montage, reference, workdir, args.processes),
-            run_tool("speed", ["--speed"], montage, reference, workdir, args.processes)]
-    print_table(rows)
+    duration = montage.time_of(montage.frame_count)
+    rates = sorted({part.fps for part in montage.parts})
+    print(f"montage: {montage.path} ({montage.frame_count} frames, {float(duration):.1f} s, "
+          f"{montage.width}x{montage.height}, {'+'.join(map(str, rates))} fps), truth segments "
+          f"{montage.target_segments()}; {args.processes} processes; {os.cpu_count()} CPUs",
+          flush=True)
+    rows = []
+    for name, extra in (("default", []), ("speed", ["--speed"]), ("interval 5", ["--interval", "5"])):
+        rows.append(run_tool(name.replace(" ", ""), extra, montage, reference, workdir,
+                             args.processes))
+        rows[-1]["run"] = name
+        print(f"  {name}: {rows[-1]['wall']:.1f} s = {rows[-1]['phases']}; segments "
+              f"{rows[-1]['found']}", flush=True)
+    baseline = None
+    if not args.skip_baseline:
+        baseline = run_baseline(montage, reference, workdir, args.processes,
+                                args.baseline_interval)
+        print(f"  {baseline['run']}: {baseline['wall']:.1f} s, segments {baseline['found']}",
+              flush=True)
+    print()
+    print_table(rows + ([baseline] if baseline else []))
+    by_name = {r["run"]: r for r in rows}
+    same = all(abs(a - b) <= 1 for x, y in zip(by_name["interval 5"]["found"], by_name["default"]["found"])
+               for a, b in zip(x, y)) and len(by_name["interval 5"]["found"]) == len(by_name["default"]["found"])
+    print(f"\n--interval 5 segments {'match' if same else 'DIFFER FROM'} --interval 1 "
+          f"(within 1 frame): {by_name['interval 5']['found']} vs {by_name['default']['found']}")
+    if baseline:
+        print_ratios(rows, baseline)
 
 
 if __name__ == "__main__":

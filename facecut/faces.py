@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import ModelError, ReferencePhotoError
 from .segments import Box
+from .tracking import iou
 
 # Weights the face-recognition-models package ships (in its models/ folder), under
 # the names DeepFace expects, so the default models never touch the network.
@@ -130,6 +131,12 @@ def _build(model_name: str, task: str) -> Any:
         raise ModelError(f"cannot load {task.replace('_', ' ')} {model_name!r}: {text}") from None
 
 
+# A tracked face is looked for again at about this size (pixels): dlib's HOG detector,
+# which upsamples once, finds faces down to ~40 px, so 60 leaves room for the face to
+# shrink between frames.
+TRACKED_FACE_SIZE = 60
+
+
 @dataclass(frozen=True)
 class FoundFace:
     """A detected face in full-resolution frame coordinates."""
@@ -170,20 +177,51 @@ class FaceEngine:
         limit = detect_size or self.detect_size
         height, width = frame.shape[:2]
         scale = min(1.0, limit / max(height, width)) if limit > 0 else 1.0
-        small = frame if scale >= 1.0 else cv2.resize(
-            frame, (max(1, round(width * scale)), max(1, round(height * scale))),
+        return self._detect(frame, scale, 0, 0, frame.shape)
+
+    def find_faces_near(self, frame: np.ndarray, boxes: Sequence[Box]) -> list[FoundFace]:
+        """Look for each tracked face again in a window around its last box, three
+        times its size, scaled so the face is about TRACKED_FACE_SIZE pixels: a
+        fraction of the cost of searching the whole frame. At most one face per box
+        (the one overlapping it most); new faces are left to full detections."""
+        height, width = frame.shape[:2]
+        found: list[FoundFace] = []
+        for box in boxes:
+            side = max(box.w, box.h, 1)
+            x0, y0 = max(0, box.x - side), max(0, box.y - side)
+            x1, y1 = min(width, box.x + box.w + side), min(height, box.y + box.h + side)
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            window = frame[y0:y1, x0:x1]
+            near = self._detect(window, min(1.0, TRACKED_FACE_SIZE / side), x0, y0, frame.shape)
+            best = max(near, key=lambda face: iou(face.box, box), default=None)
+            if best is None or iou(best.box, box) <= 0:
+                continue
+            if all(iou(best.box, other.box) < 0.5 for other in found):
+                found.append(best)
+        return found
+
+    def _detect(self, image: np.ndarray, scale: float, dx: int, dy: int,
+                frame_shape: tuple[int, ...]) -> list[FoundFace]:
+        """Run the detector on `image` scaled by `scale`; map its boxes and eyes back
+        to the frame `image` was cut from at (dx, dy)."""
+        height, width = image.shape[:2]
+        small = np.ascontiguousarray(image) if scale >= 1.0 else cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))),
             interpolation=cv2.INTER_AREA)
+        scale = min(scale, 1.0)
+        frame_height, frame_width = frame_shape[:2]
         found: list[FoundFace] = []
         for region in self.detector.detect_faces(small):
-            x0, y0 = max(0.0, region.x / scale), max(0.0, region.y / scale)
-            x1 = min(float(width), (region.x + region.w) / scale)
-            y1 = min(float(height), (region.y + region.h) / scale)
+            x0, y0 = max(0.0, dx + region.x / scale), max(0.0, dy + region.y / scale)
+            x1 = min(float(frame_width), dx + (region.x + region.w) / scale)
+            y1 = min(float(frame_height), dy + (region.y + region.h) / scale)
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
             box = Box(int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
 
             def eye(point: Any) -> tuple[float, float] | None:
-                return None if point is None else (point[0] / scale, point[1] / scale)
+                return None if point is None else (dx + point[0] / scale, dy + point[1] / scale)
 
             found.append(FoundFace(box, float(region.confidence or 0.0),
                                    eye(region.left_eye), eye(region.right_eye)))

@@ -392,11 +392,13 @@ SEEK_MARGIN = Fraction(1)
 SEEK_RETRY = Fraction(30)
 
 
-def read_frames(video: VideoInfo, start_frame: int,
-                stop_frame: int) -> Iterator[tuple[int, np.ndarray]]:
+def read_frames(video: VideoInfo, start_frame: int, stop_frame: int,
+                every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Decode frames [start_frame, stop_frame) in order, as displayed (rotation
     applied), as (frame index, BGR uint8 array), with one seek at the start and none
-    after.
+    after. Only frames whose index is a multiple of `every` are returned; on
+    constant-rate video the others are dropped inside ffmpeg, before they are
+    converted to BGR and piped, which is most of a skipped frame's cost.
 
     Each frame's index comes from its own timestamp (ffmpeg's showinfo filter with
     -copyts, so on the same origin as the probe), not from counting, so a frame the
@@ -409,27 +411,38 @@ def read_frames(video: VideoInfo, start_frame: int,
     wanted = video.clock.start_of(start_frame)
     seek = max(Fraction(0), video.keyframe_at_or_before(wanted) - SEEK_MARGIN)
     first = True
-    decoder = _decode(video, seek, start_frame, stop_frame)
+    first_wanted = -(-start_frame // every) * every
+    decoder = _decode(video, seek, start_frame, stop_frame, every)
     for index, frame in decoder:
-        if first and index > start_frame and seek > 0:
+        if first and index > first_wanted and seek > 0:
             # The demuxer landed after the frames we need: start again, further back
             # (ending this decoder first).
             decoder.close()
             yield from _decode(video, max(Fraction(0), seek - SEEK_RETRY), start_frame,
-                               stop_frame)
+                               stop_frame, every)
             return
         first = False
         yield index, frame
 
 
-def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
-            stop_frame: int) -> Iterator[tuple[int, np.ndarray]]:
+def _decode(video: VideoInfo, seek: Fraction, start_frame: int, stop_frame: int,
+            every: int) -> Iterator[tuple[int, np.ndarray]]:
     clock = video.clock
     input_options: dict[str, object] = {"threads": 1, "copyts": None}
     if seek > 0:
         input_options["ss"] = seconds_arg(seek)
+    stream = ffmpeg.input(input_url(video.path), **input_options)
+    grid = clock.regular_grid() if every > 1 else None
+    if grid is not None:
+        # Frame i is at start_time + first + i * step (to within a quarter step, with
+        # -copyts): keep i that are multiples of `every`. Frames let through by
+        # mistake would still be dropped below; none that are wanted can be lost.
+        first, step = grid
+        origin = video.start_time + first
+        stream = stream.filter("select", f"not(mod(round((t-({float(origin)!r}))/{float(step)!r}),"
+                                         f"{every}))")
     args = _with_global_options(
-        ffmpeg.input(input_url(video.path), **input_options)
+        stream
         .filter("showinfo", checksum=0)
         # one size for every frame, even if the stream changes resolution midway
         .filter("scale", video.width, video.height)
@@ -463,6 +476,8 @@ def _decode(video: VideoInfo, seek: Fraction, start_frame: int,
             if index >= stop_frame:
                 finished_early = True
                 break
+            if index % every:
+                continue
             produced += 1
             yield index, np.frombuffer(data, dtype=np.uint8).reshape(video.height, video.width, 3)
             if index == stop_frame - 1:

@@ -1,6 +1,9 @@
 """One run of the tool: probe, embed the reference, scan, merge, cut, write."""
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +85,16 @@ def run(options: Options) -> RunReport:
     return report
 
 
+def _refined_replace_first_pass(results: list[ChunkResult]) -> list[ChunkResult]:
+    """A frame analysed again by edge refinement keeps only its refined analysis."""
+    again = {frame.frame for result in results if result.chunk.refine for frame in result.frames}
+    if not again:
+        return results
+    return [result if result.chunk.refine else dataclasses.replace(
+        result, frames=tuple(frame for frame in result.frames if frame.frame not in again))
+        for result in results]
+
+
 def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
               results: ResultsFolder, staging: Path, started: float) -> RunReport:
     engine = FaceEngine(options.model, options.detector, options.preset.detect_size)
@@ -112,18 +125,29 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
                             veto=threshold * settings.split_factor)
 
     def refine(first_pass: list[ChunkResult]) -> list[Chunk]:
-        """With --interval > 1, analyse the skipped frames next to every edge."""
-        if options.interval == 1:
+        """Analyse, searching the whole frame, the frames next to every edge that the
+        first pass skipped (--interval > 1) or searched only near tracked faces."""
+        matched = label(first_pass)
+        partial = {frame for result in first_pass for frame in result.partial}
+        if options.interval == 1 and not partial:
             return []
-        seen = [frame.frame for result in first_pass for frame in result.frames]
-        ranges = edges_to_refine(seen, sorted(label(first_pass)), video.frame_count,
-                                 options.interval)
+        # a frame searched only near tracked faces counts as a miss only if it matched
+        reliable = [frame.frame for result in first_pass for frame in result.frames
+                    if frame.frame not in partial or frame.frame in matched]
+        # Sampled passes also look past a missed sample within min-gap of an edge: a
+        # face lost there for a frame would have been bridged had every frame been seen.
+        frame_duration = video.clock.typical_frame_duration()
+        reach = 0 if options.interval == 1 or frame_duration <= 0 else \
+            math.ceil(options.min_gap / frame_duration)
+        ranges = edges_to_refine(reliable, sorted(matched), video.frame_count,
+                                 max(options.interval, settings.full_detect_every), reach)
         return plan_refinement(ranges)
 
     scan_started = time.monotonic()
     chunk_results = scan(video, chunks, settings, reference.embedding, options.show_bars,
                          follow_up=refine)
     seconds_scan = time.monotonic() - scan_started
+    chunk_results = _refined_replace_first_pass(chunk_results)
 
     frames: list[FrameFaces] = sorted((frame for result in chunk_results for frame in result.frames),
                                       key=lambda frame: frame.frame)

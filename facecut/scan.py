@@ -41,6 +41,11 @@ class EngineSettings:
     # the track is split. Above 1, so blur or a turn of the same head does not split.
     split_factor: float = 1.3
     embed_every: int = 5  # frames between embeddings of a tracked face
+    # Analysing every frame, the whole frame is searched for faces on every Nth frame
+    # (and on any picture jump); in between, each tracked face is looked for only
+    # near its last box. A face that appears without a cut is found up to N-1 frames
+    # late. Sampled passes (--interval > 1) and edge refinement search every frame.
+    full_detect_every: int = 3
 
 
 # A scene cut ends every face track: the mean absolute difference between two
@@ -55,10 +60,13 @@ SCENE_CHANGE = 8.0
 class ChunkResult:
     chunk: Chunk
     frames: tuple[FrameFaces, ...]
-    frames_decoded: int
+    frames_decoded: int  # frames delivered, or with an interval, delivered x interval
     # each track's first and last embedding, so the parent can check that two tracks
     # meeting at a chunk boundary are the same person before joining them
     track_ends: dict[int, tuple[np.ndarray, np.ndarray]]
+    # frames where only the windows around tracked faces were searched: a face found
+    # there is real, but "no face" is not a reliable miss (a new face may be there)
+    partial: frozenset[int] = frozenset()
 
 
 # ------------------------------------------------------------------ worker side
@@ -117,26 +125,37 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
                       max_gap=max(15, 3 * chunk.interval))
     memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track: (first, last) embedding
     previous: np.ndarray | None = None
+    last_full = -_settings.full_detect_every
+    partial: set[int] = set()
     try:
         with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
                   unit="frame", leave=False, dynamic_ncols=True,
                   # None: off when stderr is no terminal; edge refinement is too short to show
                   disable=None if _show_bars and not chunk.refine else True,
                   mininterval=0.5) as bar:
-            for index, frame in read_frames(_video, chunk.start_frame, chunk.stop_frame):
+            for index, frame in read_frames(_video, chunk.start_frame, chunk.stop_frame,
+                                            every=chunk.interval):
                 decoded += 1
-                if index % chunk.interval:
-                    continue
                 thumbnail = _thumbnail(frame)
                 jump = 0.0 if previous is None else float(np.mean(np.abs(thumbnail - previous)))
                 previous = thumbnail
+                full = (chunk.refine or chunk.interval > 1 or jump > SCENE_CHANGE
+                        or index - last_full >= _settings.full_detect_every)
+                if full:
+                    last_full = index
+                else:
+                    partial.add(index)
                 results.append(FrameFaces(index, _analyse(frame, index, tracker, memory,
                                                           cut=jump > SCENE_CUT,
-                                                          check=jump > SCENE_CHANGE)))
+                                                          check=jump > SCENE_CHANGE,
+                                                          full=full)))
                 bar.update(1)
     except FacecutError as error:
         return error
-    return ChunkResult(chunk, tuple(results), decoded, memory)
+    # Frames stepped over between delivered ones count as decoded: a chunk that
+    # delivers all its samples covers all its frames.
+    return ChunkResult(chunk, tuple(results), min(chunk.frame_count, decoded * chunk.interval),
+                       memory, frozenset(partial))
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -148,11 +167,13 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
 
 def _analyse(frame: np.ndarray, index: int, tracker: Tracker,
              memory: dict[int, tuple[np.ndarray, np.ndarray]], cut: bool,
-             check: bool) -> tuple[Face, ...]:
-    """Detect every face, link it to its track, and embed only the faces whose
-    track needs it (new, due, changed in size, or the picture changed a lot)."""
+             check: bool, full: bool) -> tuple[Face, ...]:
+    """Detect faces (in the whole frame, or only near tracked faces), link each to
+    its track, and embed only the faces whose track needs it (new, due, changed in
+    size, or the picture changed a lot)."""
     assert _engine is not None and _settings is not None and _reference is not None
-    found = _engine.find_faces(frame)
+    found = _engine.find_faces(frame) if full else \
+        _engine.find_faces_near(frame, tracker.live_boxes(index))
     assignments = tracker.step(index, [face.box for face in found], cut)
     tracks = [assignment.track for assignment in assignments]
     need = [i for i, assignment in enumerate(assignments) if assignment.embed or check]

@@ -1,6 +1,7 @@
 """Turn per-frame face matches into segments (appearances) and clip ranges."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable, Mapping, Sequence
@@ -152,22 +153,45 @@ def merge_segments(analysed: Sequence[int], matched: Iterable[int], clock: Frame
 
 
 def edges_to_refine(analysed: Sequence[int], matched: Iterable[int], frame_count: int,
-                    interval: int) -> list[tuple[int, int]]:
-    """Frame ranges [first, stop) that were skipped between an analysed frame that
-    matched and one that did not (or the end of the video): analysing them pins
-    every appearance's edges to the exact frame. Each range is at most interval-1
-    frames, next to the matched frame (a longer gap means frames that did not decode).
+                    interval: int, reach: int = 0) -> list[tuple[int, int]]:
+    """Frame ranges [first, stop) that were skipped next to an appearance's edge:
+    analysing them pins every edge to the exact frame.
+
+    An edge is a matched analysed frame whose next (end) or previous (start)
+    analysed frame did not match. The skipped frames between it and that analysed
+    frame are returned, plus every skipped frame within `reach` of it: the reach
+    looks past analysed misses, so a face the detector lost on one sampled frame near
+    the edge cannot cut the appearance short where analysing every frame would have
+    bridged the gap (min_gap). Only
+    frames that were skipped on purpose count (at most interval - 1 after an analysed
+    frame); a longer gap means frames that did not decode.
     """
     looked = sorted(set(analysed))
     hits = set(matched)
-    ranges = []
-    for here, after in zip(looked, looked[1:] + [frame_count]):
-        if after - here <= 1:
+    wanted: set[int] = set()
+    for position, here in enumerate(looked):
+        if here not in hits:
             continue
-        if here in hits and (after >= frame_count or after not in hits):
-            ranges.append((here + 1, min(after, here + interval)))
-        elif here not in hits and after < frame_count and after in hits:
-            ranges.append((max(here + 1, after - interval + 1), after))
+        before = looked[position - 1] if position else None
+        after = looked[position + 1] if position + 1 < len(looked) else None
+        if after is None or after not in hits:
+            # up to the next analysed frame, and past it within the reach
+            wanted.update(range(here + 1, min(frame_count if after is None else after,
+                                              here + interval)))
+            wanted.update(range(here + 1, min(frame_count, here + reach + 1)))
+        if before is not None and before not in hits:
+            wanted.update(range(max(before + 1, here - interval + 1), here))
+            wanted.update(range(max(0, here - reach), here))
+    seen = set(looked)
+    skipped = sorted(f for f in wanted if f not in seen
+                     and f - looked[bisect_right(looked, f) - 1] < interval
+                     and bisect_right(looked, f) > 0)
+    ranges: list[tuple[int, int]] = []
+    for frame in skipped:
+        if ranges and ranges[-1][1] == frame:
+            ranges[-1] = (ranges[-1][0], frame + 1)
+        else:
+            ranges.append((frame, frame + 1))
     return ranges
 
 

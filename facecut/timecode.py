@@ -109,6 +109,25 @@ class FrameClock:
         """When frame `frame` stops showing: the next frame's start, or the clock's end."""
         return self.starts[frame + 1] if frame + 1 < len(self.starts) else self.end
 
+    def regular_grid(self) -> tuple[Fraction, Fraction] | None:
+        """(first start, frame step) when every frame starts within a quarter step of
+        first + i * step, so rounding (t - first) / step names frame i; else None
+        (variable frame rate). A quarter step leaves room for timestamps rounded to a
+        coarse time base (33/33/34 ms at 30 fps) while staying unambiguous."""
+        count = len(self.starts)
+        if count < 2:
+            return None
+        first = self.starts[0]
+        step = (self.starts[-1] - first) / (count - 1)
+        if step <= 0:
+            return None
+        offsets = [float(start - first) for start in self.starts]
+        slack = float(step) / 4
+        step_f = float(step)
+        if any(abs(offset - i * step_f) >= slack for i, offset in enumerate(offsets)):
+            return None
+        return first, step
+
     def frame_at(self, seconds: Fraction) -> int:
         """The frame on screen at `seconds`, clamped to the first and last frame."""
         index = bisect_right(self.starts, seconds) - 1

@@ -93,6 +93,10 @@ class Tracker:
             result.append(Assignment(track.id, changed or due))
         return result
 
+    def live_boxes(self, frame: int) -> list[Box]:
+        """Last boxes of the tracks that a face on `frame` could still continue."""
+        return [t.box for t in self._active if frame - t.frame <= self.max_gap]
+
     def start(self, frame: int, box: Box) -> _Track:
         """Begin a new track (also used to split one whose face changed identity)."""
         track = _Track(self.first_id + self._next, box, frame, frame, box.area)

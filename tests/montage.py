@@ -164,6 +164,21 @@ def probe_frame_starts(path: Path) -> list[Fraction]:
                   for line in out.split() if line.strip() and line.split(",")[0] != "N/A")
 
 
+def head_turn(first: int, frames: int, narrowest: float) -> str:
+    """A `Part.vf` filter that simulates a head turning away and back: from the
+    part's frame `first`, over `frames` frames, the picture is foreshortened like a
+    plane turning about its left edge, down to `narrowest` of its width halfway (0.34
+    is a turn of about 70 degrees). Planar, so only an approximation of a real turn:
+    the face narrows and the detector and recogniser see it as they would a
+    turned face, without the profile's new features."""
+    amount = (fr"(if(between(in\,{first}\,{first + frames - 1})\,"
+              fr"sin(PI*(in-{first - 1})/{frames + 1})\,0))")
+    squeeze = 1 - narrowest
+    return (f"perspective=x0=0:y0=0:x1=W*(1-{squeeze}*{amount}):y1=H*0.22*{amount}:"
+            f"x2=0:y2=H:x3=W*(1-{squeeze}*{amount}):y3=H*(1-0.22*{amount}):"
+            "sense=destination:eval=frame")
+
+
 TARGET = "d9.mp4"  # man with glasses; the reference is taken from its 18.5 s mark
 
 
@@ -179,6 +194,24 @@ def standard_parts() -> list[Part]:
         Part(("d10.mp4",), 0, 2, 30, False),
         Part((TARGET,), 6, 3, 25, True),
         Part(("d19.mp4",), 0, 2, 30, False),
+    ]
+
+
+def benchmark_parts() -> list[Part]:
+    """The benchmark montage: 62 s at a constant 30 fps (build it at 1280x720), the
+    target three times (once beside another person), a faceless stretch, and a cut
+    between two similar-looking men on grey backdrops."""
+    return [
+        Part(("d3.mp4",), 0, 6, 30, False),
+        Part((TARGET,), 0, 8, 30, True),
+        Part((), 0, 3, 30, False),
+        Part(("d20.mp4",), 0, 6, 30, False),
+        Part((TARGET, "d14.mp4"), 8, 6, 30, True),
+        Part(("d10.mp4",), 0, 8, 30, False),
+        Part((TARGET,), 14, 4, 30, True),
+        Part(("d18.mp4",), 0, 7, 30, False),
+        Part(("d19.mp4",), 0, 8, 30, False),
+        Part(("d10.mp4",), 8, 6, 30, False),
     ]
 
 

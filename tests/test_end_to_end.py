@@ -277,23 +277,30 @@ def test_audio_offset_check_detects_a_shift(montage, tmp_path):
     assert audio_offset(shifted, montage.path, 2.1) == pytest.approx(0.0, abs=0.002)
 
 
+def _run_on_altered_target(name: str, vf: str, media_dir, reference, tmp_path):
+    """Someone else 1 s, the target 3 s with `vf` applied, someone else 1 s: run the
+    CLI on it and return the montage, its metadata and its one segment."""
+    parts = [
+        montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
+        montage_builder.Part((montage_builder.TARGET,), 10, 3, 30, True, vf=vf),
+        montage_builder.Part(("d18.mp4",), 1, 1, 30, False),
+    ]
+    altered = montage_builder.build(parts, media_dir / name)
+    result = run_cli("--video", str(altered.path), "--reference", str(reference),
+                     output=tmp_path / "o")
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    [segment] = doc["segments"]
+    return altered, doc, segment
+
+
 @pytest.mark.slow
 def test_unrecognisable_stretch_is_kept_by_its_face_track(media_dir, reference, tmp_path):
     """1 s of the target's 3 s is blurred so hard that his face no longer matches on
     its own (distance over the threshold, sometimes not even detected); the face
     track carries the identity across it, so the appearance stays whole."""
-    parts = [
-        montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
-        montage_builder.Part((montage_builder.TARGET,), 10, 3, 30, True,
-                             vf="gblur=sigma=7:enable='between(t,1,2)'"),
-        montage_builder.Part(("d18.mp4",), 1, 1, 30, False),
-    ]
-    blurred = montage_builder.build(parts, media_dir / "blurred.mp4")
-    result = run_cli("--video", str(blurred.path), "--reference", str(reference),
-                     output=tmp_path / "o")
-    assert result.code == 0, result.stderr
-    doc = result.metadata
-    [segment] = doc["segments"]
+    blurred, doc, segment = _run_on_altered_target(
+        "blurred.mp4", "gblur=sigma=7:enable='between(t,1,2)'", media_dir, reference, tmp_path)
     first, last = blurred.target_segments()[0]
     stretch = range(first + 30, first + 60)  # the blurred second
     by_track = [d for d in segment["detections"]
@@ -308,6 +315,31 @@ def test_unrecognisable_stretch_is_kept_by_its_face_track(media_dir, reference, 
     # blurred frames where the detector still finds the face all count; at the end of
     # the stretch it loses the face for a few frames (min-gap bridges those)
     assert len(matched & set(stretch)) >= 20
+
+
+@pytest.mark.slow
+def test_head_turn_stretch_is_kept_by_its_face_track(media_dir, reference, tmp_path):
+    """The target turns his head away and back over one second (simulated: the
+    picture foreshortened to 34% of its width at the deepest point). Turned far, his
+    face is over the threshold on its own or lost by the detector for a few frames;
+    the track carries the identity through the turn and the appearance stays whole,
+    edges on the right frames."""
+    turning, doc, segment = _run_on_altered_target(
+        "head_turn.mp4", montage_builder.head_turn(30, 30, 0.34), media_dir, reference, tmp_path)
+    threshold = doc["settings"]["threshold"]
+    first, last = turning.target_segments()[0]
+    assert abs(segment["start_frame"] - first) <= 1 and abs(segment["end_frame"] - last) <= 1
+    stretch = set(range(first + 30, first + 60))  # the turn
+    seen = [d for d in segment["detections"] if d["frame"] in stretch]
+    carried = [d for d in seen if d["matched_by"] == "track"
+               and d["distance"] is not None and d["distance"] > threshold]
+    print(f"\nhead turn: face detected on {len(seen)} of 30 frames, "
+          f"{sum(d['matched_by'] == 'track' for d in seen)} matched by track, {len(carried)} "
+          f"embedded over the threshold ({threshold}) and still matched by track")
+    assert carried, "the turn should defeat frame-by-frame matching somewhere"
+    assert len(seen) >= 20
+    # every frame of the turn is inside the one segment (undetected frames bridged)
+    assert segment["start_frame"] < first + 30 and segment["end_frame"] > first + 59
 
 
 def test_model_without_weights_offline_is_one_clear_line(reference, tmp_path):

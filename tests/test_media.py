@@ -59,6 +59,24 @@ def test_decoding_a_chunk_starts_on_the_right_frame(montage):
                 assert np.array_equal(frame, from_start[index][1])
 
 
+@pytest.mark.parametrize("source", ["clip", "montage"])
+def test_reading_every_nth_frame_gives_exactly_those_frames(source, montage):
+    """With every=N, ffmpeg drops the other frames itself on constant-rate video (the
+    clip); the variable-rate montage takes the Python path. Either way the frames
+    are exactly the multiples of N, pixel for pixel the same as reading them all."""
+    import numpy as np
+
+    path = str(montage_builder.CLIPS / "d9.mp4") if source == "clip" else str(montage.path)
+    info = media.probe(path)
+    assert (info.clock.regular_grid() is not None) == (source == "clip")
+    start, stop = 100, 200
+    every_frame = dict(media.read_frames(info, start, stop))
+    sampled = list(media.read_frames(info, start, stop, every=7))
+    assert [index for index, _ in sampled] == [i for i in range(start, stop) if i % 7 == 0]
+    for index, frame in sampled:
+        assert np.array_equal(frame, every_frame[index])
+
+
 def test_still_image_is_not_a_video(reference):
     with pytest.raises(VideoError, match="still image"):
         media.probe(str(reference))

@@ -126,3 +126,40 @@ def test_merge_on_variable_frame_rate():
     every = list(range(55))
     assert merge_segments(every, [28, 31], clock, 1, F(1, 10), F(0)) == segs((28, 31))
     assert merge_segments(every, [28, 31], clock, 1, F(7, 100), F(0)) == segs((28, 28), (31, 31))
+
+
+@pytest.mark.parametrize("analysed, matched, frames, interval, reach, expected", [
+    # the reach looks past the analysed misses 10 (end side) and 0 (start side)
+    (range(0, 25, 5), [5], 25, 5, 7, [(1, 5), (6, 10), (11, 13)]),
+    # a reach shorter than the interval changes nothing
+    (range(0, 25, 5), [5], 25, 5, 2, [(1, 5), (6, 10)]),
+    # the reach stops at the end of the video and never enters undecoded holes
+    ([0, 5, 10, 40], [5], 41, 5, 20, [(1, 5), (6, 10), (11, 15)]),
+    # dense analysis with unreliable frames left out (interval = full-search period 3)
+    ([0, 3, 4, 5, 6, 9], [4, 5, 6], 10, 3, 0, [(7, 9)]),  # 3 is a reliable miss
+])
+def test_edges_to_refine_with_reach(analysed, matched, frames, interval, reach, expected):
+    assert edges_to_refine(list(analysed), matched, frames, interval, reach) == expected
+
+
+def test_reach_recovers_a_tail_the_sampled_pass_lost():
+    """The person is on 13..39, but the detector loses him on frame 35 (the last
+    sampled frame before he goes), as it did on the 720p benchmark montage.
+    Analysing every frame bridges that one-frame hole (min_gap); the sampled pass
+    with a reach of min_gap's frames gives the same segment."""
+    truth = set(range(13, 40)) - {35}
+    min_gap = F(1, 2)
+    every = list(range(300))
+    dense = merge_segments(every, [f for f in every if f in truth], CLOCK, 1, min_gap, F(0))
+    assert dense == segs((13, 39))
+    sparse = list(range(0, 300, 5))
+    hits = [f for f in sparse if f in truth]
+    without = edges_to_refine(sparse, hits, 300, 5)
+    assert _refined_segments(sparse, without, truth, min_gap) == segs((13, 34))  # cut short
+    with_reach = edges_to_refine(sparse, hits, 300, 5, reach=15)
+    assert _refined_segments(sparse, with_reach, truth, min_gap) == dense
+
+
+def _refined_segments(sparse, ranges, truth, min_gap):
+    looked = sorted(set(sparse) | {f for a, b in ranges for f in range(a, b)})
+    return merge_segments(looked, [f for f in looked if f in truth], CLOCK, 5, min_gap, F(0))

@@ -89,3 +89,32 @@ def test_clock_rejects_end_before_last_start():
 ])
 def test_nearest_frame(seconds, frame):
     assert FrameClock.constant(30, Fraction(30)).nearest_frame(seconds) == frame
+
+
+def _clock(starts: list[Fraction]) -> FrameClock:
+    return FrameClock.from_timestamps(starts, None, None)
+
+
+@pytest.mark.parametrize("starts, grid", [
+    # exact 30 fps
+    ([Fraction(i, 30) for i in range(90)], (Fraction(0), Fraction(1, 30))),
+    # 29.97 starting late (an MPEG-TS offset)
+    ([Fraction(7, 5) + Fraction(1001 * i, 30000) for i in range(300)],
+     (Fraction(7, 5), Fraction(1001, 30000))),
+    # 30 fps in a 1 ms time base: 0, 33, 67, 100 ... (within a quarter frame)
+    ([Fraction(round(i * 1000 / 30), 1000) for i in range(91)], (Fraction(0), Fraction(1, 30))),
+    # 30 fps then 25 fps: variable, no grid
+    ([Fraction(i, 30) for i in range(60)] + [Fraction(2) + Fraction(i, 25) for i in range(50)], None),
+    # one frame missing in the middle: a gap of two periods is not a grid
+    ([Fraction(i, 30) for i in range(60) if i != 30], None),
+    ([Fraction(0)], None),
+])
+def test_regular_grid(starts, grid):
+    assert _clock(starts).regular_grid() == grid
+
+
+def test_regular_grid_names_every_frame_by_rounding():
+    """What the decoder's frame filter relies on: round((t - first) / step) == index."""
+    starts = [Fraction(round(i * 1000 / 30), 1000) for i in range(3000)]
+    first, step = _clock(starts).regular_grid()
+    assert all(round(float((t - first) / step)) == i for i, t in enumerate(starts))

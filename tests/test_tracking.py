@@ -138,3 +138,14 @@ def test_veto_keeps_a_clearly_different_face_off_a_matching_track():
     distances = track_distances(frames, joined)
     assert 4 in match_frames(frames, 0.5, distances, joined)
     assert 4 not in match_frames(frames, 0.5, distances, joined, veto=0.65)
+
+
+def test_live_boxes_are_the_tracks_a_face_could_still_continue():
+    tracker = Tracker(max_gap=2)
+    a, b = Box(0, 0, 10, 10), Box(50, 0, 10, 10)
+    tracker.step(0, [a, b])
+    tracker.step(1, [a])  # b not seen on frame 1
+    assert tracker.live_boxes(2) == [a, b]
+    assert tracker.live_boxes(3) == [a]  # b last seen on frame 0: more than 2 frames ago
+    tracker.step(4, [], cut=True)
+    assert tracker.live_boxes(4) == []
