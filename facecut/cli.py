@@ -55,10 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find every moment a person's face is on screen and cut those moments "
                     "into clips with their sound, plus metadata.json.",
         epilog="Exit codes: 0 found, 1 not found (metadata still written), 2 error, "
-               "130/143 interrupted.")
-    parser.add_argument("--video", required=True, metavar="PATH", help="the video to search")
-    parser.add_argument("--reference", required=True, metavar="PATH",
-                        help="a photo of the person (the largest face in it is used)")
+               "130/143 interrupted. With several videos: 2 if any video failed (the "
+               "others are still done), else 0 if the person was found in any, else 1.")
+    parser.add_argument("--video", required=True, nargs="+", metavar="PATH",
+                        help="the video(s) to search: files, folders (their video files, "
+                             "sorted) or glob patterns; each video gets its own results folder")
+    parser.add_argument("--reference", required=True, nargs="+", metavar="PATH",
+                        help="one or more photos of the person, or a folder of them (the "
+                             "largest face in each is used; a face matches by its distance to "
+                             "the closest photo)")
     parser.add_argument("--interval", type=_positive_int, metavar="N",
                         help=f"analyse every Nth frame (default {ACCURATE.interval}, "
                              f"or {SPEED.interval} with --speed)")
@@ -68,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_processes", "--num-processes", type=_positive_int, default=4,
                         metavar="P", help="worker processes (default 4, capped at the CPU count)")
     parser.add_argument("--output", metavar="DIR",
-                        help="results folder (default Results/<video file name without extension>)")
+                        help="results folder (default Results/<video file name without "
+                             "extension>); with several videos, the folder that holds one "
+                             "results folder per video (default Results)")
     parser.add_argument("--threshold", type=_distance, metavar="D",
                         help="largest face distance that counts as a match "
                              "(default per model: Dlib 0.5 Euclidean)")
@@ -87,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "keyframe at or before the appearance, not on its first frame")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace results already in the output folder (once the new ones are complete)")
+    parser.add_argument("--dry-run", "--dry_run", action="store_true",
+                        help="scan and write metadata.json, but cut no clips")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON line per video on stdout (path, status, "
+                             "segments, seconds on screen, output folder) instead of a sentence")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--debug", action="store_true",
                         help="show a full traceback on errors")
@@ -151,26 +163,102 @@ def _report(error: BaseException, debug: bool) -> None:
 
 
 def _main(arguments: argparse.Namespace) -> int:
-    from .pipeline import Options, cpu_count, run
+    from tqdm import tqdm
+
+    from .faces import default_threshold
+    from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
+    from .pipeline import Options, cpu_count, embed_references
 
     preset = SPEED if arguments.speed else ACCURATE
-    video = Path(arguments.video)
-    if not arguments.reference.strip():
+    if any(not reference.strip() for reference in arguments.reference):
         raise UsageError("--reference is empty; give the path of a photo of the person")
-    output = Path(arguments.output) if arguments.output else Path("Results") / video.stem
-    options = Options(
-        video=arguments.video, reference=arguments.reference, output=output,
-        interval=arguments.interval or preset.interval, preset=preset,
-        processes=min(arguments.num_processes, cpu_count()), threshold=arguments.threshold,
-        model=arguments.model, detector=arguments.detector, min_gap=arguments.min_gap,
-        min_duration=arguments.min_duration, padding=arguments.padding, copy=arguments.copy,
-        overwrite=arguments.overwrite, show_bars=not arguments.quiet)
-    report = run(options)
-    if report.segments:
-        print(f"{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on screen; "
-              f"clips and metadata.json in {report.output}")
+    if any(not video.strip() for video in arguments.video):
+        raise UsageError("--video is empty; give the path of a video")
+    videos = expand(arguments.video, VIDEO_SUFFIXES, "video")
+    photos = expand(arguments.reference, PHOTO_SUFFIXES, "photo")
+    batch = len(videos) > 1
+    if batch:
+        outputs = result_folders(videos, Path(arguments.output or "Results"))
     else:
-        print(f"the person was not found; metadata.json in {report.output}")
+        outputs = [Path(arguments.output) if arguments.output
+                   else Path("Results") / Path(videos[0]).stem]
+    default_threshold(arguments.model)  # an unknown model: one line naming the choices
+    references = embed_references(photos, arguments.model, arguments.detector,
+                                  preset.detect_size)
+    show_bars = not arguments.quiet
+    codes: list[int] = []
+    with tqdm(total=len(videos), desc="videos", unit="video", position=0, leave=False,
+              dynamic_ncols=True, disable=None if batch and show_bars else True) as overall:
+        for video, output in zip(videos, outputs):
+            options = Options(
+                video=video, references=tuple(photos), output=output,
+                interval=arguments.interval or preset.interval, preset=preset,
+                processes=min(arguments.num_processes, cpu_count()),
+                threshold=arguments.threshold, model=arguments.model,
+                detector=arguments.detector, min_gap=arguments.min_gap,
+                min_duration=arguments.min_duration, padding=arguments.padding,
+                copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
+                dry_run=arguments.dry_run, bar_offset=1 if batch else 0)
+            codes.append(_run_one(options, references, arguments, batch))
+            overall.update(1)
+    return _batch_exit_code(codes)
+
+
+def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch: bool) -> int:
+    """Run one video and say how it went: stdout gets only the result (a sentence or
+    one JSON line), stderr the error. Interruptions stop everything; any other
+    failure of one video in a batch is reported and the batch goes on."""
+    from .pipeline import run
+
+    try:
+        report = run(options, references)
+    except Interrupted:
+        raise
+    except Exception as error:
+        if not batch:
+            if arguments.json and isinstance(error, FacecutError):
+                _emit(True, _error_record(options.video, error))
+            raise
+        _report(error, arguments.debug)
+        if not isinstance(error, FacecutError):
+            print("(this is a bug in facecut; rerun with --debug for the traceback)",
+                  file=sys.stderr)
+        _emit(arguments.json, _error_record(options.video, error))
+        return error.exit_code if isinstance(error, FacecutError) else EXIT_ERROR
+    status = "found" if report.segments else "not_found"
+    if arguments.json:
+        _emit(True, {"video": options.video, "status": status, "segments": report.segments,
+                     "seconds_on_screen": report.seconds_on_screen,
+                     "output": str(report.output), "clips_failed": report.clips_failed,
+                     "dry_run": options.dry_run})
+    else:
+        where = f"{options.video}: " if batch else ""
+        what = "metadata.json" if options.dry_run else "clips and metadata.json"
+        if report.segments:
+            print(f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
+                  f"screen; {what} in {report.output}", flush=True)
+        else:
+            print(f"{where}the person was not found; metadata.json in {report.output}", flush=True)
     if report.clips_failed:
-        print(f"{report.clips_failed} clip(s) failed; see metadata.json", file=sys.stderr)
+        print(f"{options.video}: {report.clips_failed} clip(s) failed; see metadata.json",
+              file=sys.stderr)
     return report.exit_code
+
+
+def _error_record(video: str, error: Exception) -> dict[str, Any]:
+    return {"video": video, "status": "error", "error": " ".join(str(error).split()),
+            "segments": 0, "seconds_on_screen": 0.0, "output": None}
+
+
+def _emit(as_json: bool, record: dict[str, Any]) -> None:
+    if as_json:
+        import json
+
+        print(json.dumps(record), flush=True)
+
+
+def _batch_exit_code(codes: Sequence[int]) -> int:
+    """grep's rule over several files: an error wins, then any match, else none."""
+    if any(code not in (EXIT_FOUND, EXIT_NOT_FOUND) for code in codes):
+        return EXIT_ERROR
+    return EXIT_FOUND if EXIT_FOUND in codes else EXIT_NOT_FOUND

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 from .segments import FrameFaces, Match, Segment, clip_frames
 from .timecode import FrameClock, rational_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "references" (a list) replaced "reference"
 
 
 def seconds(value: Fraction) -> float:
@@ -41,14 +41,16 @@ class Settings:
     min_gap: Fraction
     min_duration: Fraction
     padding: Fraction
-    cut: str  # "accurate" or "copy"
+    cut: str  # "accurate", "copy", or "none" (--dry-run)
     preset: str
     detect_size: int
 
 
 @dataclass(frozen=True)
 class ReferenceSummary:
-    paths: tuple[str, ...]
+    """One reference photo and the face taken from it."""
+
+    path: str
     faces_found: int
     box: Mapping[str, int]
 
@@ -89,7 +91,7 @@ def detection_record(result: FrameFaces, match: Match, clock: FrameClock) -> dic
     }
 
 
-def build_metadata(video: VideoSummary, reference: ReferenceSummary, settings: Settings,
+def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], settings: Settings,
                    clock: FrameClock, segments: Sequence[Segment],
                    clips: Sequence[ClipOutcome], results: Sequence[FrameFaces],
                    matches: Mapping[int, Match], stats: Stats) -> dict[str, Any]:
@@ -143,11 +145,13 @@ def build_metadata(video: VideoSummary, reference: ReferenceSummary, settings: S
             "start_time": seconds(video.start_time),
             "variable_frame_rate": video.variable_frame_rate,
         },
-        "reference": {
-            "paths": list(reference.paths),
+        # every face compared against; a face's distance is to the closest of them
+        "references": [{
+            "path": reference.path,
             "faces_found": reference.faces_found,
             "box": dict(reference.box),
-        },
+            "embedding_source": "largest face in the photo",
+        } for reference in references],
         "settings": {
             "model": settings.model,
             "detector": settings.detector,

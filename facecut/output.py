@@ -23,17 +23,23 @@ METADATA = "metadata.json"
 
 
 CLIP_NAME = re.compile(r"clip_\d+\.mp4")
+# cut lists for editors, written beside metadata.json
+EXPORTS = ("segments.csv", "segments.edl")
+
+
+def is_result_name(name: str) -> bool:
+    return name == METADATA or name in EXPORTS or CLIP_NAME.fullmatch(name) is not None
 
 
 def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]:
-    """The files of an earlier run in `folder`: metadata.json and clip_<N>.mp4 only
-    (never e.g. clip_intro.mp4), and never a file in `protect` (the inputs)."""
+    """The files of an earlier run in `folder`: metadata.json, the cut lists and
+    clip_<N>.mp4 only (never e.g. clip_intro.mp4), and never a file in `protect`
+    (the inputs)."""
     if not folder.is_dir():
         return []
     protected = {p.resolve() for p in protect if p.exists()}
     return sorted(p for p in folder.iterdir()
-                  if (p.name == METADATA or CLIP_NAME.fullmatch(p.name))
-                  and p.is_file() and p.resolve() not in protected)
+                  if is_result_name(p.name) and p.is_file() and p.resolve() not in protected)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -61,12 +67,12 @@ class ResultsFolder:
             raise OutputError(f"{folder}: exists and is not a folder; choose another --output")
         for path in self.protect:
             if path.exists() and path.resolve().parent == folder.resolve() and \
-                    (path.name == METADATA or CLIP_NAME.fullmatch(path.name)):
+                    is_result_name(path.name):
                 raise OutputError(f"{path}: an input is named like a result file in the output "
                                   "folder and would be overwritten; choose another --output")
         old = existing_results(folder, self.protect)
         if old and not self.overwrite:
-            clips = sum(1 for p in old if p.name != METADATA)
+            clips = sum(1 for p in old if CLIP_NAME.fullmatch(p.name))
             raise OutputError(f"{folder}: already holds results ({METADATA}, {clips} clip(s)); "
                               "pass --overwrite to replace them, or choose another --output")
         try:
@@ -90,11 +96,13 @@ class ResultsFolder:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def write_json(self, name: str, document: dict[str, Any]) -> None:
+        self.write_text(name, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+    def write_text(self, name: str, text: str) -> None:
         assert self.staging is not None
         try:
             with open(self.staging / name, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, indent=2, ensure_ascii=False)
-                handle.write("\n")
+                handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as error:

@@ -10,9 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Sequence
+
+import numpy as np
 
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
+from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distances
 from .media import SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
 
@@ -33,7 +37,7 @@ from .tracking import join_tracks, track_distances
 @dataclass(frozen=True)
 class Options:
     video: str
-    reference: str
+    references: tuple[str, ...]
     output: Path
     interval: int
     preset: Preset
@@ -47,6 +51,36 @@ class Options:
     copy: bool
     overwrite: bool
     show_bars: bool = True
+    dry_run: bool = False  # scan and write metadata.json, cut no clips
+    bar_offset: int = 0  # terminal lines above the worker bars
+
+
+@dataclass(frozen=True)
+class References:
+    """The reference photos' embeddings (one row each) and what metadata says of them."""
+
+    embeddings: np.ndarray
+    photos: tuple[ReferenceSummary, ...]
+
+
+def embed_references(paths: Sequence[str], model: str, detector: str,
+                     detect_size: int) -> References:
+    """Embed the largest face of every reference photo, with one model load."""
+    engine = FaceEngine(model, detector, detect_size)
+    rows = []
+    photos = []
+    for path in paths:
+        reference = engine.embed_reference(path)
+        if reference.faces_found > 1:
+            sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
+            log.warn(f"{path}: {reference.faces_found} faces in the reference photo; using the "
+                     f"largest ({reference.box.w}x{reference.box.h} px), ignoring {sizes}")
+        rows.append(reference.embedding)
+        box = reference.box
+        photos.append(ReferenceSummary(path=os.path.abspath(path),
+                                       faces_found=reference.faces_found,
+                                       box={"x": box.x, "y": box.y, "w": box.w, "h": box.h}))
+    return References(np.vstack(rows), tuple(photos))
 
 
 @dataclass(frozen=True)
@@ -65,7 +99,9 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def run(options: Options) -> RunReport:
+def run(options: Options, references: References | None = None) -> RunReport:
+    """One video: `references` may be embedded once for many videos; if not given,
+    they are embedded here."""
     started = time.monotonic()
     video = probe(options.video)
     if video.rotation:
@@ -75,10 +111,14 @@ def run(options: Options) -> RunReport:
     threshold = options.threshold if options.threshold is not None else default
 
     results = ResultsFolder(options.output, options.overwrite,
-                            protect=(Path(options.video), Path(options.reference)))
+                            protect=(Path(options.video), *map(Path, options.references)))
+    if references is None:
+        references = embed_references(options.references, options.model, options.detector,
+                                      options.preset.detect_size)
     staging = results.open()
     try:
-        report = _run_into(options, video, metric, threshold, results, staging, started)
+        report = _run_into(options, video, references, metric, threshold, results, staging,
+                           started)
     except BaseException:
         results.abort()
         raise
@@ -95,16 +135,9 @@ def _refined_replace_first_pass(results: list[ChunkResult]) -> list[ChunkResult]
         for result in results]
 
 
-def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
-              results: ResultsFolder, staging: Path, started: float) -> RunReport:
-    engine = FaceEngine(options.model, options.detector, options.preset.detect_size)
-    reference = engine.embed_reference(options.reference)
-    if reference.faces_found > 1:
-        sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
-        log.warn(f"{options.reference}: {reference.faces_found} faces in the reference photo; "
-                 f"using the largest ({reference.box.w}x{reference.box.h} px), ignoring {sizes}")
-    del engine  # workers build their own; free the parent's copy
-
+def _run_into(options: Options, video: VideoInfo, references: References, metric: str,
+              threshold: float, results: ResultsFolder, staging: Path,
+              started: float) -> RunReport:
     chunks = plan_chunks(video.frame_count, options.processes, options.interval)
     settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric,
                               threshold)
@@ -144,8 +177,8 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
         return plan_refinement(ranges)
 
     scan_started = time.monotonic()
-    chunk_results = scan(video, chunks, settings, reference.embedding, options.show_bars,
-                         follow_up=refine)
+    chunk_results = scan(video, chunks, settings, references.embeddings, options.show_bars,
+                         bar_offset=options.bar_offset, follow_up=refine)
     seconds_scan = time.monotonic() - scan_started
     chunk_results = _refined_replace_first_pass(chunk_results)
 
@@ -168,7 +201,8 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
     segments = merge_segments([frame.frame for frame in frames], sorted(matches),
                               video.clock, options.interval, options.min_gap, options.min_duration)
     cut_started = time.monotonic()
-    outcomes = cut_clips(video, segments, options, staging)
+    outcomes = [ClipOutcome(None) for _ in segments] if options.dry_run else \
+        cut_clips(video, segments, options, staging)
     seconds_cut = time.monotonic() - cut_started
 
     stats = Stats(frames_analysed=len(frames), frames_decoded=decoded,
@@ -182,17 +216,17 @@ def _run_into(options: Options, video: VideoInfo, metric: str, threshold: float,
                            has_audio=video.has_audio, audio_streams=video.audio_streams,
                            rotation=video.rotation, start_time=video.start_time,
                            variable_frame_rate=video.variable_frame_rate),
-        reference=ReferenceSummary(paths=(os.path.abspath(options.reference),),
-                                   faces_found=reference.faces_found,
-                                   box={"x": reference.box.x, "y": reference.box.y,
-                                        "w": reference.box.w, "h": reference.box.h}),
+        references=references.photos,
         settings=Settings(model=options.model, detector=options.detector, metric=metric,
                           threshold=threshold, interval=options.interval,
                           min_gap=options.min_gap, min_duration=options.min_duration,
-                          padding=options.padding, cut="copy" if options.copy else "accurate",
+                          padding=options.padding,
+                          cut="none" if options.dry_run else "copy" if options.copy else "accurate",
                           preset=options.preset.name, detect_size=options.preset.detect_size),
         clock=video.clock, segments=segments, clips=outcomes, results=frames, matches=matches,
         stats=stats)
+    results.write_text("segments.csv", segments_csv(document))
+    results.write_text("segments.edl", segments_edl(document, Path(video.path).stem))
     results.write_json(METADATA, document)
     results.commit()
 

@@ -76,6 +76,7 @@ _reference: np.ndarray | None = None
 _settings: EngineSettings | None = None
 _video: VideoInfo | None = None
 _show_bars = True
+_bar_offset = 0  # terminal lines above the worker bars (the batch's overall bar)
 _init_error: FacecutError | None = None
 
 
@@ -85,8 +86,8 @@ def _on_terminate(signum: int, _frame: Any) -> None:
     os._exit(128 + signum)
 
 
-def _init_worker(settings: EngineSettings, reference: np.ndarray, video: VideoInfo,
-                 lock: Any, show_bars: bool) -> None:
+def _init_worker(settings: EngineSettings, references: np.ndarray, video: VideoInfo,
+                 lock: Any, show_bars: bool, bar_offset: int) -> None:
     # The parent handles Ctrl-C and tells the pool to stop; workers ignore SIGINT so
     # they never print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -95,7 +96,7 @@ def _init_worker(settings: EngineSettings, reference: np.ndarray, video: VideoIn
     import cv2
 
     cv2.setNumThreads(1)
-    global _engine, _reference, _settings, _video, _show_bars, _init_error
+    global _engine, _reference, _settings, _video, _show_bars, _init_error, _bar_offset
     from .faces import FaceEngine
 
     try:
@@ -103,10 +104,11 @@ def _init_worker(settings: EngineSettings, reference: np.ndarray, video: VideoIn
     except FacecutError as error:
         # Raising here would make the pool respawn this worker forever.
         _init_error = error
-    _reference = reference
+    _reference = np.atleast_2d(references)  # one row per reference photo
     _settings = settings
     _video = video
     _show_bars = show_bars
+    _bar_offset = bar_offset
 
 
 def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
@@ -128,7 +130,7 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     last_full = -_settings.full_detect_every
     partial: set[int] = set()
     try:
-        with tqdm(total=len(analysed), position=chunk.index, desc=f"worker {chunk.index + 1}",
+        with tqdm(total=len(analysed), position=chunk.index + _bar_offset, desc=f"worker {chunk.index + 1}",
                   unit="frame", leave=False, dynamic_ncols=True,
                   # None: off when stderr is no terminal; edge refinement is too short to show
                   disable=None if _show_bars and not chunk.refine else True,
@@ -190,7 +192,8 @@ def _analyse(frame: np.ndarray, index: int, tracker: Tracker,
             first = memory[tracks[i]][0] if tracks[i] in memory else embedding
             memory[tracks[i]] = (first, embedding)
             tracker.embedded(tracks[i], index, found[i].box)
-            scores[i] = float(distances(embedding[None], _reference, _settings.metric)[0])
+            # several reference photos: the distance to the closest one
+            scores[i] = float(np.min(distances(_reference, embedding, _settings.metric)))
     return tuple(Face(face.box, face.confidence, scores.get(i), tracks[i])
                  for i, face in enumerate(found))
 
@@ -215,7 +218,7 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
-         reference: np.ndarray, show_bars: bool = True,
+         references: np.ndarray, show_bars: bool = True, bar_offset: int = 0,
          follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None
          ) -> list[ChunkResult]:
     """Run every chunk on its own worker process and return results in frame order.
@@ -239,7 +242,8 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     try:
         with _single_threaded_children():
             pool = context.Pool(processes=len(chunks), initializer=_init_worker,
-                                initargs=(settings, reference, video, lock, show_bars))
+                                initargs=(settings, references, video, lock, show_bars,
+                                          bar_offset))
     finally:
         signal.signal(signal.SIGINT, previous)
     try:

@@ -161,7 +161,9 @@ def test_second_run_refuses_then_overwrite_replaces(someone_else_run, reference)
                        str(reference), "--interval", "3", "--overwrite", output=out)
     assert replaced.code == 1, replaced.stderr
     assert replaced.metadata["settings"]["interval"] == 3
-    assert [p.name for p in out.iterdir()] == ["metadata.json"]  # no staging left behind
+    # no staging left behind, no clip from the earlier run kept
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.json", "segments.csv",
+                                                     "segments.edl"]
 
 
 @pytest.mark.slow
@@ -205,7 +207,7 @@ def test_video_without_audio_gives_clips_without_audio(short_montage, reference,
 
 @pytest.mark.parametrize("make, message", [
     (lambda d: d / "missing.mp4", "no such file"),
-    (lambda d: d, "is a directory"),
+    (lambda d: d, "folder has no video files"),  # a folder means its videos
     (lambda d: (d / "notes.mp4").write_text("hello, not a video\n") and d / "notes.mp4",
      "not a readable video"),
     (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty"),

@@ -34,7 +34,7 @@ def frames():
 
 def build(padding=Fraction(0), clips=None):
     analysed = frames()
-    return build_metadata(video(), ReferenceSummary(("/r.jpg",), 1, {"x": 0, "y": 0, "w": 9, "h": 9}),
+    return build_metadata(video(), [ReferenceSummary("/r.jpg", 1, {"x": 0, "y": 0, "w": 9, "h": 9})],
                           settings(padding), CLOCK, [Segment(10, 19)],
                           clips or [ClipOutcome("clip_1.mp4")], analysed,
                           match_frames(analysed, 0.6), Stats(frames_analysed=100))
@@ -43,12 +43,12 @@ def build(padding=Fraction(0), clips=None):
 def test_metadata_has_the_contract_fields():
     doc = build()
     json.dumps(doc)  # serialisable
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["video"]["fps_rational"] == "30000/1001"
     assert doc["video"]["fps"] == pytest.approx(29.97003)
     for key in ("path", "frame_count", "duration", "width", "height", "has_audio"):
         assert key in doc["video"]
-    assert doc["reference"]["paths"] == ["/r.jpg"]
+    assert [r["path"] for r in doc["references"]] == ["/r.jpg"]
     assert set(doc["settings"]) >= {"model", "detector", "threshold", "interval", "min_gap",
                                     "min_duration", "padding", "cut"}
     assert set(doc["stats"]) >= {"frames_analysed", "seconds_scan", "seconds_cut", "seconds_total"}

@@ -89,7 +89,7 @@ def _photo(d: Path) -> Path:
 
 @pytest.mark.parametrize("make, problem", [
     (lambda d: d / "missing.mp4", "no such file"),
-    (lambda d: d, "is a directory"),
+    (lambda d: d, "folder has no video files"),  # a folder stands for its videos
     (_text, "not a readable video"),
     (_empty, "empty"),
     (_audio_only, "no video stream (audio only)"),
@@ -285,7 +285,7 @@ def test_awkward_file_names(short_montage, reference, tmp_path):
     assert result.code == 0, result.stderr
     doc = result.metadata
     assert doc["video"]["path"] == str(video)
-    assert doc["reference"]["paths"] == [str(photo)]
+    assert [r["path"] for r in doc["references"]] == [str(photo)]
     assert len(result.clips()) == 1
 
 
@@ -436,7 +436,7 @@ def test_three_faces_uses_the_largest_and_lists_the_others(target_second, tmp_pa
     warning = [line for line in result.stderr.splitlines() if "3 faces" in line]
     assert warning, result.stderr
     assert "using the largest" in warning[0] and warning[0].count("x") >= 3
-    assert result.metadata["reference"]["faces_found"] == 3
+    assert result.metadata["references"][0]["faces_found"] == 3
 
 
 # ----------------------------------------------------------------- faults while running
@@ -534,7 +534,8 @@ def test_one_clip_failing_keeps_the_others(twice_montage, reference, tmp_path):
     assert doc["segments"][0]["clip"] == "clip_1.mp4" and "error" not in doc["segments"][0]
     assert doc["segments"][1]["clip"] is None and "clip_2.mp4" in doc["segments"][1]["error"]
     assert doc["summary"]["clips_failed"] == 1
-    assert sorted(p.name for p in out.iterdir()) == ["clip_1.mp4", "metadata.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["clip_1.mp4", "metadata.json",
+                                                     "segments.csv", "segments.edl"]
     assert "clip_2.mp4" in process.stderr
 
 
