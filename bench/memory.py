@@ -55,7 +55,7 @@ def main() -> None:
             make_video(video, seconds)
         out = workdir / f"memory_{seconds}s"
         command = [sys.executable, str(ROOT / "video_inference.py"), "--video", str(video),
-                   "--reference", str(reference), "--output", str(out), "--overwrite",
+                   "--reference", str(reference), "--output", str(out), "--overwrite", "--no-cache",
                    "--quiet", *shlex.split(options.args)]
         started = time.monotonic()
         process, peak = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -52,7 +52,7 @@ def run_tool(name: str, args: list[str], montage: montage_builder.Montage, refer
     out = workdir / f"results-{name}"
     command = [sys.executable, str(ROOT / "video_inference.py"), "--video", str(montage.path),
                "--reference", str(reference), "--num_processes", str(processes),
-               "--output", str(out), "--overwrite", "--quiet", *args]
+               "--output", str(out), "--overwrite", "--quiet", "--no-cache", *args]
     started = time.monotonic()
     process, peak_mib = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.monotonic() - started

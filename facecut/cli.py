@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace results already in the output folder (once the new ones are complete)")
     parser.add_argument("--dry-run", "--dry_run", action="store_true",
                         help="scan and write metadata.json, but cut no clips")
+    parser.add_argument("--no-cache", "--no_cache", action="store_true",
+                        help="neither read nor keep the scan cache (by default each video's "
+                             "scan is kept in <results>/.facecut-cache/, so a rerun that only "
+                             "changes --threshold, --min-gap, --min-duration, --padding, --copy "
+                             "or --dry-run decodes nothing, and a stopped scan resumes)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON line per video on stdout (path, status, "
                              "segments, seconds on screen, output folder) instead of a sentence")
@@ -198,7 +203,8 @@ def _main(arguments: argparse.Namespace) -> int:
                 detector=arguments.detector, min_gap=arguments.min_gap,
                 min_duration=arguments.min_duration, padding=arguments.padding,
                 copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
-                dry_run=arguments.dry_run, bar_offset=1 if batch else 0)
+                dry_run=arguments.dry_run, bar_offset=1 if batch else 0,
+                cache=not arguments.no_cache)
             codes.append(_run_one(options, references, arguments, batch))
             overall.update(1)
     return _batch_exit_code(codes)

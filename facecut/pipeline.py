@@ -16,6 +16,7 @@ import numpy as np
 
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
+from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distances
 from .media import SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
@@ -52,6 +53,7 @@ class Options:
     overwrite: bool
     show_bars: bool = True
     dry_run: bool = False  # scan and write metadata.json, cut no clips
+    cache: bool = True  # keep the scan next to the results; reuse it when it fits
     bar_offset: int = 0  # terminal lines above the worker bars
 
 
@@ -138,9 +140,20 @@ def _refined_replace_first_pass(results: list[ChunkResult]) -> list[ChunkResult]
 def _run_into(options: Options, video: VideoInfo, references: References, metric: str,
               threshold: float, results: ResultsFolder, staging: Path,
               started: float) -> RunReport:
-    chunks = plan_chunks(video.frame_count, options.processes, options.interval)
     settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric,
                               threshold)
+    cache = None
+    if options.cache:
+        cache = ScanCache(options.output, CacheKey(
+            video=file_digest(options.video),
+            references=tuple(file_digest(path) for path in options.references),
+            model=options.model, detector=options.detector,
+            detect_size=options.preset.detect_size, interval=options.interval,
+            full_detect_every=settings.full_detect_every))
+    planned = cache.plan() if cache is not None else None
+    chunks = planned or plan_chunks(video.frame_count, options.processes, options.interval)
+    if cache is not None and planned is None:
+        cache.save_plan(chunks)
 
     def label(chunk_results: list[ChunkResult]) -> dict[int, Match]:
         """Which analysed frames show the person: by their own face or by track."""
@@ -178,8 +191,15 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
 
     scan_started = time.monotonic()
     chunk_results = scan(video, chunks, settings, references.embeddings, options.show_bars,
-                         bar_offset=options.bar_offset, follow_up=refine)
+                         bar_offset=options.bar_offset, follow_up=refine, store=cache)
     seconds_scan = time.monotonic() - scan_started
+    cached = cache.loaded if cache is not None else 0
+    if cached == len(chunk_results):
+        log.info(f"{options.video}: scan read from the cache in {cache.folder if cache else ''} "
+                 "(no frame decoded); only segments and clips were made anew")
+    elif cached:
+        log.info(f"{options.video}: {cached} of {len(chunk_results)} scan chunks read from the "
+                 "cache (resumed); the rest were scanned")
     chunk_results = _refined_replace_first_pass(chunk_results)
 
     frames: list[FrameFaces] = sorted((frame for result in chunk_results for frame in result.frames),
@@ -209,7 +229,8 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                   seconds_scan=seconds_scan, seconds_cut=seconds_cut,
                   seconds_total=time.monotonic() - started, workers=len(chunks),
                   extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
-                         if seconds_scan > 0 else None, "frames_refined": refined})
+                         if seconds_scan > 0 else None, "frames_refined": refined,
+                         "chunks_from_cache": cached})
     document = build_metadata(
         video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
                            duration=video.duration, width=video.width, height=video.height,

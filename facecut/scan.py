@@ -11,7 +11,7 @@ import os
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -217,20 +217,72 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[name] = value
 
 
+class ResultStore(Protocol):
+    """Where finished chunks are kept between runs (the scan cache)."""
+
+    def load(self, chunk: Chunk) -> ChunkResult | None: ...
+
+    def save(self, result: ChunkResult) -> None: ...
+
+
 def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
          references: np.ndarray, show_bars: bool = True, bar_offset: int = 0,
-         follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None
-         ) -> list[ChunkResult]:
+         follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,
+         store: ResultStore | None = None) -> list[ChunkResult]:
     """Run every chunk on its own worker process and return results in frame order.
 
     `follow_up`, given the first pass's results, may return more chunks (edge
     refinement); they run on the same workers and their results are appended.
+    Chunks that `store` already holds are not run again, and each finished chunk is
+    saved there at once; when every chunk is stored, no worker is even started.
 
     Raises WorkerError if a worker fails or dies, Interrupted on SIGINT/SIGTERM;
     in both cases every worker and decoder is gone before this returns.
     """
     if not chunks:
         return []
+    pool: Any = None
+    workers: set[int] = set()
+
+    def run(todo: Sequence[Chunk]) -> list[ChunkResult]:
+        nonlocal pool, workers
+        done: list[ChunkResult] = []
+        missing: list[Chunk] = []
+        for chunk in todo:
+            stored = store.load(chunk) if store is not None else None
+            if stored is None:
+                missing.append(chunk)
+            else:
+                done.append(stored)
+        if missing:
+            if pool is None:
+                pool = _start_pool(settings, references, video, show_bars, bar_offset,
+                                   len(chunks))
+                workers = _worker_ids(pool)
+            done += _run_chunks(pool, workers, missing,
+                                store.save if store is not None else None)
+        return sorted(done, key=lambda result: result.chunk.index)
+
+    try:
+        results = run(chunks)
+        if follow_up is not None:
+            more = follow_up(results)
+            if more:
+                results += run(more)
+        if pool is not None:
+            pool.close()
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+        raise
+    finally:
+        if pool is not None:
+            pool.join()
+    return results
+
+
+def _start_pool(settings: EngineSettings, references: np.ndarray, video: VideoInfo,
+                show_bars: bool, bar_offset: int, processes: int) -> Any:
     context = multiprocessing.get_context("spawn")
     # One lock, made in the workers' context, serialises every bar's terminal writes.
     lock = context.RLock()
@@ -241,28 +293,15 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with _single_threaded_children():
-            pool = context.Pool(processes=len(chunks), initializer=_init_worker,
+            return context.Pool(processes=processes, initializer=_init_worker,
                                 initargs=(settings, references, video, lock, show_bars,
                                           bar_offset))
     finally:
         signal.signal(signal.SIGINT, previous)
-    try:
-        workers = _worker_ids(pool)
-        results = _run_chunks(pool, workers, chunks)
-        if follow_up is not None:
-            more = follow_up(results)
-            if more:
-                results += _run_chunks(pool, workers, more)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-    return results
 
 
-def _run_chunks(pool: Any, workers: set[int], chunks: Sequence[Chunk]) -> list[ChunkResult]:
+def _run_chunks(pool: Any, workers: set[int], chunks: Sequence[Chunk],
+                on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
     results: list[ChunkResult] = []
     pending = pool.imap_unordered(_scan_chunk, chunks)
     while len(results) < len(chunks):
@@ -273,6 +312,8 @@ def _run_chunks(pool: Any, workers: set[int], chunks: Sequence[Chunk]) -> list[C
             continue
         if isinstance(outcome, FacecutError):
             raise outcome
+        if on_result is not None:
+            on_result(outcome)
         results.append(outcome)
     return sorted(results, key=lambda result: result.chunk.index)
 
