@@ -25,6 +25,8 @@ from .scan import ChunkResult
 from .segments import Box, Face, FrameFaces
 
 CACHE_DIR = ".facecut-cache"
+# Bump when what a scan records changes (detection, tracking or embedding rules), so
+# entries written by an older version are never read as if current.
 FORMAT = 1
 
 

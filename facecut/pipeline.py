@@ -140,8 +140,11 @@ def _refined_replace_first_pass(results: list[ChunkResult]) -> list[ChunkResult]
 def _run_into(options: Options, video: VideoInfo, references: References, metric: str,
               threshold: float, results: ResultsFolder, staging: Path,
               started: float) -> RunReport:
+    # Workers split a track at a distance scaled from the model's own threshold, not
+    # --threshold: what a scan records must not depend on settings a cached rerun
+    # may change (the user's threshold applies when frames are labelled).
     settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric,
-                              threshold)
+                              default_threshold(options.model)[1])
     cache = None
     if options.cache:
         cache = ScanCache(options.output, CacheKey(

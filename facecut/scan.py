@@ -35,7 +35,7 @@ class EngineSettings:
     detector: str
     detect_size: int
     metric: str
-    threshold: float
+    threshold: float  # the model's default match distance (scales split_factor)
     # A tracked face whose new embedding is farther than split_factor x threshold
     # from the track's previous one is someone else (a cut the thumbnails missed):
     # the track is split. Above 1, so blur or a turn of the same head does not split.
@@ -121,7 +121,10 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     results: list[FrameFaces] = []
     decoded = 0
     analysed = chunk.analysed_frames
-    key = chunk.index + (IDS_PER_CHUNK // 2 if chunk.refine else 0)
+    # Track ids: a block of IDS_PER_CHUNK per chunk. A refinement chunk's block comes
+    # from its first frame, so refinement chunks from different runs (one read from
+    # the scan cache, one run now) can never share ids.
+    key = IDS_PER_CHUNK // 2 + chunk.start_frame if chunk.refine else chunk.index
     tracker = Tracker(first_id=key * IDS_PER_CHUNK, embed_every=_settings.embed_every,
                       # a face the detector misses for up to half a second keeps its track
                       max_gap=max(15, 3 * chunk.interval))
