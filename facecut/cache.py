@@ -27,7 +27,7 @@ from .segments import Box, Face, FrameFaces
 CACHE_DIR = ".facecut-cache"
 # Bump when what a scan records changes (detection, tracking or embedding rules), so
 # entries written by an older version are never read as if current.
-FORMAT = 1
+FORMAT = 2  # 2: track splits no longer follow --threshold; refinement track ids by frame
 
 
 def file_digest(path: str) -> str:
@@ -134,6 +134,10 @@ class ScanCache:
         return result
 
     def save(self, result: ChunkResult) -> None:
+        if result.frames_decoded < result.chunk.frame_count:
+            # cut short (damaged file, or a decoder killed by a signal): scan it again
+            # next time rather than keep a partial chunk as if it were whole
+            return
         if self._plan is not None:
             self._write("plan.json", {"key": asdict(self.key),
                                       "chunks": [_chunk_doc(chunk) for chunk in self._plan]})

@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "scan is kept in <results>/.facecut-cache/, so a rerun that only "
                              "changes --threshold, --min-gap, --min-duration, --padding, --copy "
                              "or --dry-run decodes nothing, and a stopped scan resumes)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="scan, then print how far every face seen is from the reference "
+                             "(a text histogram) and a suggested --threshold; writes no "
+                             "results (the scan is cached, so the real run that follows is quick)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON line per video on stdout (path, status, "
                              "segments, seconds on screen, output folder) instead of a sentence")
@@ -204,7 +208,7 @@ def _main(arguments: argparse.Namespace) -> int:
                 min_duration=arguments.min_duration, padding=arguments.padding,
                 copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
                 dry_run=arguments.dry_run, bar_offset=1 if batch else 0,
-                cache=not arguments.no_cache)
+                cache=not arguments.no_cache, calibrate=arguments.calibrate)
             codes.append(_run_one(options, references, arguments, batch))
             overall.update(1)
     return _batch_exit_code(codes)
@@ -222,7 +226,7 @@ def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch
         raise
     except Exception as error:
         if not batch:
-            if arguments.json and isinstance(error, FacecutError):
+            if arguments.json:
                 _emit(True, _error_record(options.video, error))
             raise
         _report(error, arguments.debug)
@@ -231,6 +235,9 @@ def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch
                   file=sys.stderr)
         _emit(arguments.json, _error_record(options.video, error))
         return error.exit_code if isinstance(error, FacecutError) else EXIT_ERROR
+    if report.distances is not None:
+        _print_calibration(options.video, report, arguments.json)
+        return report.exit_code
     status = "found" if report.segments else "not_found"
     if arguments.json:
         _emit(True, {"video": options.video, "status": status, "segments": report.segments,
@@ -249,6 +256,33 @@ def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch
         print(f"{options.video}: {report.clips_failed} clip(s) failed; see metadata.json",
               file=sys.stderr)
     return report.exit_code
+
+
+def _print_calibration(video: str, report: Any, as_json: bool) -> None:
+    from .calibrate import histogram, suggest_threshold
+
+    split = suggest_threshold(report.distances)
+    if as_json:
+        _emit(True, {"video": video, "status": "calibrated", "faces": len(report.distances),
+                     "distances": [round(d, 4) for d in report.distances],
+                     "threshold_in_use": report.threshold,
+                     "suggested_threshold": split.threshold if split else None,
+                     "clear_split": bool(split and split.clear)})
+        return
+    print(f"{video}: distances of {len(report.distances)} embedded faces to the closest "
+          f"reference photo ({report.metric}; threshold in use {report.threshold}):")
+    for line in histogram(report.distances, threshold=report.threshold):
+        print(f"  {line}")
+    if split is None:
+        print("no suggestion: fewer than two different distances")
+    elif split.clear:
+        print(f"suggested --threshold {split.threshold}: the faces split into {split.below} "
+              f"near (the person) and {split.above} far (others)")
+    else:
+        print(f"no clear split (separation {split.separation:.2f}); the best cut would be "
+              f"{split.threshold}, but the faces do not form two groups: keep the default "
+              "unless you know better")
+    sys.stdout.flush()
 
 
 def _error_record(video: str, error: Exception) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from .output import METADATA, ResultsFolder
 from .planning import Chunk, plan_chunks, plan_refinement
 from .presets import Preset
 from .scan import ChunkResult, EngineSettings, scan
-from .segments import (FrameFaces, Match, Segment, clip_frames, edges_to_refine, match_frames,
-                       merge_segments)
+from .segments import (FrameFaces, Match, Segment, clip_frames, edges_to_refine, frame_ranges,
+                       lost_near_matches, match_frames, merge_segments)
 from .tracking import join_tracks, track_distances
 
 
@@ -54,6 +54,7 @@ class Options:
     show_bars: bool = True
     dry_run: bool = False  # scan and write metadata.json, cut no clips
     cache: bool = True  # keep the scan next to the results; reuse it when it fits
+    calibrate: bool = False  # scan, then report face distances instead of cutting
     bar_offset: int = 0  # terminal lines above the worker bars
 
 
@@ -92,6 +93,10 @@ class RunReport:
     segments: int
     seconds_on_screen: float
     clips_failed: int
+    # --calibrate: every embedded face's distance to the closest photo (nothing written)
+    distances: tuple[float, ...] | None = None
+    threshold: float = 0.0
+    metric: str = ""
 
 
 def cpu_count() -> int:
@@ -112,7 +117,8 @@ def run(options: Options, references: References | None = None) -> RunReport:
     metric, default = default_threshold(options.model)
     threshold = options.threshold if options.threshold is not None else default
 
-    results = ResultsFolder(options.output, options.overwrite,
+    # --calibrate writes no results, so earlier ones need no --overwrite
+    results = ResultsFolder(options.output, options.overwrite or options.calibrate,
                             protect=(Path(options.video), *map(Path, options.references)))
     if references is None:
         references = embed_references(options.references, options.model, options.detector,
@@ -190,11 +196,18 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
             math.ceil(options.min_gap / frame_duration)
         ranges = edges_to_refine(reliable, sorted(matched), video.frame_count,
                                  max(options.interval, settings.full_detect_every), reach)
+        # A tracked face lost by the near search between two matches (it moved fast,
+        # turned): search those frames whole too, so a miss that is not reliable never
+        # splits an appearance.
+        lost = lost_near_matches(partial, matched, settings.full_detect_every)
+        if lost:
+            ranges = frame_ranges([f for a, b in ranges for f in range(a, b)] + lost)
         return plan_refinement(ranges)
 
     scan_started = time.monotonic()
     chunk_results = scan(video, chunks, settings, references.embeddings, options.show_bars,
-                         bar_offset=options.bar_offset, follow_up=refine, store=cache)
+                         bar_offset=options.bar_offset, follow_up=refine, store=cache,
+                         processes=options.processes)
     seconds_scan = time.monotonic() - scan_started
     cached = cache.loaded if cache is not None else 0
     if cached == len(chunk_results):
@@ -221,6 +234,13 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                  "damaged file); results cover what decodes")
 
     matches = label(chunk_results)
+    if options.calibrate:
+        results.abort()  # nothing but the scan cache is kept
+        seen = tuple(face.distance for frame in frames for face in frame.faces
+                     if face.distance is not None)
+        found = len({frame for frame in matches})
+        return RunReport(0 if found else 1, options.output, 0, 0.0, 0, distances=seen,
+                         threshold=threshold, metric=metric)
     segments = merge_segments([frame.frame for frame in frames], sorted(matches),
                               video.clock, options.interval, options.min_gap, options.min_duration)
     cut_started = time.monotonic()

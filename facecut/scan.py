@@ -231,13 +231,14 @@ class ResultStore(Protocol):
 def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
          references: np.ndarray, show_bars: bool = True, bar_offset: int = 0,
          follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,
-         store: ResultStore | None = None) -> list[ChunkResult]:
+         store: ResultStore | None = None, processes: int | None = None) -> list[ChunkResult]:
     """Run every chunk on its own worker process and return results in frame order.
 
     `follow_up`, given the first pass's results, may return more chunks (edge
     refinement); they run on the same workers and their results are appended.
     Chunks that `store` already holds are not run again, and each finished chunk is
-    saved there at once; when every chunk is stored, no worker is even started.
+    saved there at once; when every chunk is stored, no worker is even started. At
+    most `processes` workers run (default: one per chunk).
 
     Raises WorkerError if a worker fails or dies, Interrupted on SIGINT/SIGTERM;
     in both cases every worker and decoder is gone before this returns.
@@ -260,7 +261,7 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
         if missing:
             if pool is None:
                 pool = _start_pool(settings, references, video, show_bars, bar_offset,
-                                   len(chunks))
+                                   min(processes or len(chunks), len(chunks)))
                 workers = _worker_ids(pool)
             done += _run_chunks(pool, workers, missing,
                                 store.save if store is not None else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from .timecode import FrameClock
 
@@ -175,19 +175,40 @@ def edges_to_refine(analysed: Sequence[int], matched: Iterable[int], frame_count
         before = looked[position - 1] if position else None
         after = looked[position + 1] if position + 1 < len(looked) else None
         if after is None or after not in hits:
-            # up to the next analysed frame, and past it within the reach
+            # up to the next analysed frame, and past it within the reach, rounded out
+            # to the analysed frame after the reach (a refined hit at the reach's end
+            # must not stand for unseen frames beyond it)
             wanted.update(range(here + 1, min(frame_count if after is None else after,
                                               here + interval)))
-            wanted.update(range(here + 1, min(frame_count, here + reach + 1)))
+            if reach:
+                beyond = bisect_right(looked, here + reach)
+                stop = looked[beyond] if beyond < len(looked) else frame_count
+                wanted.update(range(here + 1, min(frame_count, stop)))
         if before is not None and before not in hits:
             wanted.update(range(max(before + 1, here - interval + 1), here))
-            wanted.update(range(max(0, here - reach), here))
+            if reach:
+                below = bisect_right(looked, max(0, here - reach) - 1) - 1
+                start = looked[below] + 1 if below >= 0 else 0
+                wanted.update(range(start, here))
     seen = set(looked)
-    skipped = sorted(f for f in wanted if f not in seen
-                     and f - looked[bisect_right(looked, f) - 1] < interval
-                     and bisect_right(looked, f) > 0)
+    return frame_ranges(f for f in wanted if f not in seen
+                        and f - looked[bisect_right(looked, f) - 1] < interval
+                        and bisect_right(looked, f) > 0)
+
+
+def lost_near_matches(partial: Iterable[int], matched: Collection[int], within: int) -> list[int]:
+    """Frames searched only near tracked faces where nothing matched, within `within`
+    frames of a match: a tracked face the near search lost (it moved fast or turned),
+    to be searched again over the whole frame before it may split an appearance."""
+    return sorted(frame for frame in partial if frame not in matched
+                  and any(frame + step in matched or frame - step in matched
+                          for step in range(1, within + 1)))
+
+
+def frame_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:
+    """Contiguous [first, stop) ranges covering exactly the given frames."""
     ranges: list[tuple[int, int]] = []
-    for frame in skipped:
+    for frame in sorted(set(frames)):
         if ranges and ranges[-1][1] == frame:
             ranges[-1] = (ranges[-1][0], frame + 1)
         else:

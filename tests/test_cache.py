@@ -109,3 +109,30 @@ def test_interrupted_scan_resumes(montage, reference, tmp_path):
     reference_run = run_cli("--video", str(montage.path), "--reference", str(reference),
                             "--num_processes", "2", "--no-cache", output=tmp_path / "plain")
     assert _segments(resumed.metadata) == _segments(reference_run.metadata)
+
+
+@pytest.mark.slow
+def test_calibrate_suggests_a_threshold_and_the_run_after_it_is_read_from_the_cache(
+        short_montage, reference, tmp_path):
+    """Someone else and the target: --calibrate prints the distances as a histogram and
+    a clear split between the two people, writes no results, and the run that uses
+    the suggestion reads the scan from the cache and finds the target."""
+    out = tmp_path / "out"
+    args = ("--video", str(short_montage.path), "--reference", str(reference))
+    calibrated = run_cli(*args, "--calibrate", output=out)
+    assert calibrated.code == 0, calibrated.stderr
+    lines = calibrated.stdout.splitlines()
+    assert any("<- threshold" in line for line in lines), calibrated.stdout
+    [suggestion] = [line for line in lines if line.startswith("suggested --threshold")]
+    value = float(suggestion.split()[2].rstrip(":"))
+    assert not (out / "metadata.json").exists() and not list(out.glob("clip_*.mp4"))
+    as_json = json.loads(run_cli(*args, "--calibrate", "--json", output=out).stdout)
+    assert as_json["suggested_threshold"] == value and as_json["clear_split"] is True
+    # the target's own distances lie below the suggestion, the other man's above
+    run = run_cli(*args, "--threshold", str(value), output=out)
+    assert run.code == 0, run.stderr
+    assert "scan read from the cache" in run.stderr
+    first, last = short_montage.target_segments()[0]
+    [segment] = run.metadata["segments"]
+    assert abs(segment["start_frame"] - first) <= 1 and abs(segment["end_frame"] - last) <= 1
+    print(f"\ncalibration suggested {value}; {suggestion}")

@@ -3,7 +3,7 @@ from fractions import Fraction
 import pytest
 
 from facecut.segments import (Box, Face, FrameFaces, Segment, clip_frames, edges_to_refine,
-                              match_frames, merge_segments)
+                              frame_ranges, lost_near_matches, match_frames, merge_segments)
 from facecut.timecode import FrameClock
 
 CLOCK = FrameClock.constant(300, Fraction(30))  # 10 s at 30 fps
@@ -129,8 +129,9 @@ def test_merge_on_variable_frame_rate():
 
 
 @pytest.mark.parametrize("analysed, matched, frames, interval, reach, expected", [
-    # the reach looks past the analysed misses 10 (end side) and 0 (start side)
-    (range(0, 25, 5), [5], 25, 5, 7, [(1, 5), (6, 10), (11, 13)]),
+    # the reach looks past the analysed misses 10 (end side) and 0 (start side), and
+    # ends on an analysed frame (15), never between two
+    (range(0, 25, 5), [5], 25, 5, 7, [(1, 5), (6, 10), (11, 15)]),
     # a reach shorter than the interval changes nothing
     (range(0, 25, 5), [5], 25, 5, 2, [(1, 5), (6, 10)]),
     # the reach stops at the end of the video and never enters undecoded holes
@@ -163,3 +164,32 @@ def test_reach_recovers_a_tail_the_sampled_pass_lost():
 def _refined_segments(sparse, ranges, truth, min_gap):
     looked = sorted(set(sparse) | {f for a, b in ranges for f in range(a, b)})
     return merge_segments(looked, [f for f in looked if f in truth], CLOCK, 5, min_gap, F(0))
+
+
+def test_reach_ends_on_an_analysed_frame():
+    """Every 10th frame, the person on 100..117, the detector losing him on sample 110:
+    the refined tail must reach sample 120, or frame 115 (refined, a hit) would stand
+    for the unseen 116..119 and the segment would end late."""
+    truth = set(range(100, 118))
+    sparse = list(range(0, 300, 10))
+    hits = [f for f in sparse if f in truth and f != 110]
+    ranges = edges_to_refine(sparse, hits, 300, 10, reach=15)
+    looked = sorted(set(sparse) | {f for a, b in ranges for f in range(a, b)})
+    matched = [f for f in looked if f in truth and f != 110]
+    assert merge_segments(looked, matched, CLOCK, 10, F(1, 2), F(0)) == segs((100, 117))
+
+
+@pytest.mark.parametrize("partial, matched, within, expected", [
+    # frame 4 (near search only) lost the face between matches 3 and 5
+    ([1, 2, 4, 7, 8], [0, 3, 5, 6], 3, [1, 2, 4, 7, 8]),
+    ([10, 11], [0, 3], 3, []),  # far from any match: a real absence is not re-searched
+    ([4], [4], 3, []),  # matched: nothing lost
+    ([5], [3], 1, []),
+])
+def test_lost_near_matches(partial, matched, within, expected):
+    assert lost_near_matches(partial, set(matched), within) == expected
+
+
+def test_frame_ranges():
+    assert frame_ranges([7, 3, 4, 5, 9, 4]) == [(3, 6), (7, 8), (9, 10)]
+    assert frame_ranges([]) == []
