@@ -23,12 +23,14 @@ METADATA = "metadata.json"
 
 
 CLIP_NAME = re.compile(r"clip_\d+\.mp4")
-# cut lists for editors, written beside metadata.json
-EXPORTS = ("segments.csv", "segments.edl")
+# cut lists for editors and the review page, written beside metadata.json
+EXPORTS = ("segments.csv", "segments.edl", "timeline.png", "index.html")
+THUMB_NAME = re.compile(r"thumb_\d+\.jpg")
 
 
 def is_result_name(name: str) -> bool:
-    return name == METADATA or name in EXPORTS or CLIP_NAME.fullmatch(name) is not None
+    return (name == METADATA or name in EXPORTS or CLIP_NAME.fullmatch(name) is not None
+            or THUMB_NAME.fullmatch(name) is not None)
 
 
 def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]:

@@ -19,7 +19,8 @@ from .errors import FacecutError, Interrupted, VideoError
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distances
-from .media import SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
+from .media import (SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe,
+                    read_frames)
 
 # Audio codecs an mp4 clip can carry as they are (--copy copies them; others are
 # re-encoded to AAC).
@@ -269,6 +270,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                           preset=options.preset.name, detect_size=options.preset.detect_size),
         clock=video.clock, segments=segments, clips=outcomes, results=frames, matches=matches,
         stats=stats)
+    _write_review(video, frames, document, threshold, results, staging)
     results.write_text("segments.csv", segments_csv(document))
     results.write_text("segments.edl", segments_edl(document, Path(video.path).stem))
     results.write_json(METADATA, document)
@@ -280,6 +282,34 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
     on_screen = document["summary"]["seconds_on_screen"]
     exit_code = 2 if failed else (0 if segments else 1)
     return RunReport(exit_code, options.output, len(segments), on_screen, len(failed))
+
+
+def _write_review(video: VideoInfo, frames: Sequence[FrameFaces], document: dict,
+                  threshold: float, results: ResultsFolder, staging: Path) -> None:
+    """timeline.png, a thumbnail per appearance and index.html. A failure here costs
+    the review page, never the clips or metadata: it is reported as a warning."""
+    from . import review
+
+    timeline: str | None = review.TIMELINE
+    try:
+        review.write_timeline(staging / review.TIMELINE, frames, video.clock, document,
+                              threshold)
+    except (ImportError, OSError, ValueError) as error:
+        log.warn(f"{video.path}: no {review.TIMELINE} ({error})")
+        timeline = None
+    thumbnails: dict[int, str] = {}
+    for segment in document["segments"]:
+        best = review.best_detection(segment)
+        if best is None:
+            continue
+        name = review.thumbnail_name(segment["index"])
+        try:
+            for _, frame in read_frames(video, best["frame"], best["frame"] + 1):
+                review.draw_thumbnail(frame, best["box"], staging / name)
+                thumbnails[segment["index"]] = name
+        except (OSError, FacecutError) as error:
+            log.warn(f"{video.path}: no thumbnail for appearance {segment['index']} ({error})")
+    results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
 
 
 def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,

@@ -163,7 +163,7 @@ def test_second_run_refuses_then_overwrite_replaces(someone_else_run, reference)
     assert replaced.metadata["settings"]["interval"] == 3
     # no staging left behind, no clip from the earlier run kept
     assert sorted(p.name for p in out.iterdir() if p.name != ".facecut-cache") == [
-        "metadata.json", "segments.csv", "segments.edl"]
+        "index.html", "metadata.json", "segments.csv", "segments.edl", "timeline.png"]
 
 
 @pytest.mark.slow

@@ -535,7 +535,8 @@ def test_one_clip_failing_keeps_the_others(twice_montage, reference, tmp_path):
     assert doc["segments"][1]["clip"] is None and "clip_2.mp4" in doc["segments"][1]["error"]
     assert doc["summary"]["clips_failed"] == 1
     assert sorted(p.name for p in out.iterdir() if p.name != ".facecut-cache") == [
-        "clip_1.mp4", "metadata.json", "segments.csv", "segments.edl"]
+        "clip_1.mp4", "index.html", "metadata.json", "segments.csv", "segments.edl",
+        "thumb_1.jpg", "thumb_2.jpg", "timeline.png"]
     assert "clip_2.mp4" in process.stderr
 
 
