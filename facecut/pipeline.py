@@ -213,7 +213,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
     cached = cache.loaded if cache is not None else 0
     if cached == len(chunk_results):
         log.info(f"{options.video}: scan read from the cache in {cache.folder if cache else ''} "
-                 "(no frame decoded); only segments and clips were made anew")
+                 "(no frame scanned); only segments, clips and the review page were made anew")
     elif cached:
         log.info(f"{options.video}: {cached} of {len(chunk_results)} scan chunks read from the "
                  "cache (resumed); the rest were scanned")

@@ -57,7 +57,7 @@ def test_recut_and_resume_from_the_cache(short_montage, reference, tmp_path):
                     "--overwrite", output=out)
     again_wall = time.monotonic() - started
     assert again.code == 0, again.stderr
-    assert "scan read from the cache" in again.stderr and "no frame decoded" in again.stderr
+    assert "scan read from the cache" in again.stderr and "no frame scanned" in again.stderr
     stats = again.metadata["stats"]
     stored = len(list(next((out / CACHE_DIR).iterdir()).glob("*-*.json")))  # scan + refine
     assert stats["chunks_from_cache"] == stored >= 2
