@@ -101,6 +101,11 @@ def distances(embeddings: np.ndarray, reference: np.ndarray, metric: str) -> np.
     return 1.0 - (embeddings @ reference) / np.maximum(norms, 1e-12)
 
 
+def distance(a: np.ndarray, b: np.ndarray, metric: str) -> float:
+    """Distance between two embeddings."""
+    return float(distances(a[None], b, metric)[0])
+
+
 def _quiet_deepface() -> None:
     """DeepFace logs through print-like loggers; keep its chatter off our stderr."""
     os.environ.setdefault("DEEPFACE_LOG_LEVEL", str(logging.ERROR))

@@ -1,13 +1,11 @@
 """One run of the tool: probe, embed the reference, scan, merge, cut, write."""
 from __future__ import annotations
 
-import dataclasses
 import math
-
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +16,7 @@ from . import log
 from .errors import FacecutError, Interrupted, VideoError
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
-from .faces import FaceEngine, default_threshold, distances
+from .faces import FaceEngine, default_threshold, distance
 from .media import (SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe,
                     read_frames)
 
@@ -139,7 +137,7 @@ def _refined_replace_first_pass(results: list[ChunkResult]) -> list[ChunkResult]
     again = {frame.frame for result in results if result.chunk.refine for frame in result.frames}
     if not again:
         return results
-    return [result if result.chunk.refine else dataclasses.replace(
+    return [result if result.chunk.refine else replace(
         result, frames=tuple(frame for frame in result.frames if frame.frame not in again))
         for result in results]
 
@@ -173,8 +171,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         def same_person(earlier: int, later: int) -> bool:
             if earlier not in ends or later not in ends:
                 return False
-            gap = distances(ends[later][0][None], ends[earlier][1], metric)[0]
-            return bool(gap <= threshold)
+            return distance(ends[later][0], ends[earlier][1], metric) <= threshold
 
         joined = join_tracks(seen, same_person)
         return match_frames(seen, threshold, track_distances(seen, joined), joined,
@@ -211,8 +208,8 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                          processes=options.processes)
     seconds_scan = time.monotonic() - scan_started
     cached = cache.loaded if cache is not None else 0
-    if cached == len(chunk_results):
-        log.info(f"{options.video}: scan read from the cache in {cache.folder if cache else ''} "
+    if cache is not None and cached and cached == len(chunk_results):
+        log.info(f"{options.video}: scan read from the cache in {cache.folder} "
                  "(no frame scanned); only segments, clips and the review page were made anew")
     elif cached:
         log.info(f"{options.video}: {cached} of {len(chunk_results)} scan chunks read from the "
@@ -239,8 +236,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         results.abort()  # nothing but the scan cache is kept
         seen = tuple(face.distance for frame in frames for face in frame.faces
                      if face.distance is not None)
-        found = len({frame for frame in matches})
-        return RunReport(0 if found else 1, options.output, 0, 0.0, 0, distances=seen,
+        return RunReport(0 if matches else 1, options.output, 0, 0.0, 0, distances=seen,
                          threshold=threshold, metric=metric)
     segments = merge_segments([frame.frame for frame in frames], sorted(matches),
                               video.clock, options.interval, options.min_gap, options.min_duration)

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import FacecutError, Interrupted, WorkerError
-from .faces import distances
+from .faces import distance, distances
 from .media import ChildProcesses, VideoInfo, read_frames
 from .planning import Chunk
 from .segments import Face, FrameFaces
@@ -187,8 +187,7 @@ def _analyse(frame: np.ndarray, index: int, tracker: Tracker,
         embeddings = _engine.embed(frame, [found[i] for i in need])
         for embedding, i in zip(embeddings, need):
             known = memory.get(tracks[i])
-            if known is not None and float(distances(embedding[None], known[1],
-                                                     _settings.metric)[0]) \
+            if known is not None and distance(embedding, known[1], _settings.metric) \
                     > _settings.threshold * _settings.split_factor:
                 # the face on this track changed identity (a cut the thumbnails missed)
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
