@@ -70,8 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed", action="store_true",
                         help=f"faster preset: {SPEED.description} "
                              f"(default preset: {ACCURATE.description})")
-    parser.add_argument("--num_processes", "--num-processes", type=_positive_int, default=4,
-                        metavar="P", help="worker processes (default 4, capped at the CPU count)")
+    parser.add_argument("--num_processes", "--num-processes", type=_positive_int,
+                        metavar="P", help="worker processes (default 4, capped at the CPU "
+                                          "count); with --backend ray, the chunks each video "
+                                          "is split into (default: the cluster's CPUs)")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="where the scan runs: worker processes on this machine (default) "
+                             "or a Ray cluster's workers, with the chunks of every video spread "
+                             "over them (needs requirements-ray.txt and the videos on storage "
+                             "every node sees at the same path)")
+    parser.add_argument("--ray-address", "--ray_address", metavar="ADDR",
+                        help="with --backend ray: the cluster to join, as host:port of its "
+                             "head, or 'auto' for the cluster this machine belongs to "
+                             "(default: join the Ray instance running here, else start one)")
     parser.add_argument("--output", metavar="DIR",
                         help="results folder (default Results/<video file name without "
                              "extension>); with several videos, the folder that holds one "
@@ -148,6 +159,12 @@ def _run_reporting(arguments: argparse.Namespace) -> int:
             return _main(arguments)
         except KeyboardInterrupt:
             raise Interrupted(signal.SIGINT) from None
+        except SystemError as error:
+            # Our signal handler raised inside a C extension's call (Ray's wait):
+            # Python wraps that in a SystemError caused by it.
+            if isinstance(error.__cause__, Interrupted):
+                raise error.__cause__ from None
+            raise
     except Interrupted as stop:
         _report(stop, arguments.debug)
         return stop.exit_code
@@ -191,36 +208,87 @@ def _main(arguments: argparse.Namespace) -> int:
     else:
         outputs = [Path(arguments.output) if arguments.output
                    else Path("Results") / Path(videos[0]).stem]
+    if arguments.ray_address and arguments.backend != "ray":
+        raise UsageError("--ray-address needs --backend ray")
     default_threshold(arguments.model)  # an unknown model: one line naming the choices
     references = embed_references(photos, arguments.model, arguments.detector,
                                   preset.detect_size)
-    show_bars = not arguments.quiet
-    codes: list[int] = []
-    with tqdm(total=len(videos), desc="videos", unit="video", position=0, leave=False,
-              dynamic_ncols=True, disable=None if batch and show_bars else True) as overall:
-        for video, output in zip(videos, outputs):
-            options = Options(
-                video=video, references=tuple(photos), output=output,
-                interval=arguments.interval or preset.interval, preset=preset,
-                processes=min(arguments.num_processes, cpu_count()),
-                threshold=arguments.threshold, model=arguments.model,
-                detector=arguments.detector, min_gap=arguments.min_gap,
-                min_duration=arguments.min_duration, padding=arguments.padding,
-                copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
-                dry_run=arguments.dry_run, bar_offset=1 if batch else 0,
-                cache=not arguments.no_cache, calibrate=arguments.calibrate)
-            codes.append(_run_one(options, references, arguments, batch))
-            overall.update(1)
+    backend = None
+    problems: dict[str, str] = {}
+    if arguments.backend == "ray":
+        from .cluster import RayBackend
+
+        backend = RayBackend(arguments.ray_address, arguments.num_processes)
+    try:
+        if backend is not None:
+            problems = backend.unreadable_inputs(videos)
+        show_bars = not arguments.quiet
+        jobs = [Options(
+            video=video, references=tuple(photos), output=output,
+            interval=arguments.interval or preset.interval, preset=preset,
+            processes=min(arguments.num_processes or 4, cpu_count()),
+            threshold=arguments.threshold, model=arguments.model,
+            detector=arguments.detector, min_gap=arguments.min_gap,
+            min_duration=arguments.min_duration, padding=arguments.padding,
+            copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
+            dry_run=arguments.dry_run, bar_offset=1 if batch else 0,
+            cache=not arguments.no_cache, calibrate=arguments.calibrate, backend=backend)
+            for video, output in zip(videos, outputs)]
+        # On a cluster, several videos run at once (on threads, so that signals reach
+        # the main thread outside Ray's calls) and the chunks of all of them are
+        # queued together; locally, one video at a time uses every worker.
+        at_once = 0 if backend is None else min(len(jobs), backend.cpus + 1, 32)
+        with tqdm(total=len(videos), desc="videos", unit="video", position=0, leave=False,
+                  dynamic_ncols=True, disable=None if batch and show_bars else True) as overall:
+            codes = _run_all(jobs, lambda options: _run_one(
+                options, references, arguments, batch, problems.get(options.video)),
+                at_once, overall)
+    finally:
+        if backend is not None:
+            backend.close()
     return _batch_exit_code(codes)
 
 
-def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch: bool) -> int:
+def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> list[int]:
+    """Each job's exit code, running up to `at_once` jobs on threads (0: one after
+    another on this thread). On an interruption every job is told to stop and is
+    waited for before it propagates."""
+    if at_once < 1:
+        codes = []
+        for job in jobs:
+            codes.append(run_job(job))
+            overall.update(1)
+        return codes
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from .media import ChildProcesses
+
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="video") as executor:
+        futures = [executor.submit(run_job, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                future.result()
+                overall.update(1)
+        except BaseException:
+            ChildProcesses.kill_all()  # every job stops at its next check
+            for future in futures:
+                future.cancel()
+            raise
+    return [future.result() for future in futures]
+
+
+def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch: bool,
+             problem: str | None = None) -> int:
     """Run one video and say how it went: stdout gets only the result (a sentence or
     one JSON line), stderr the error. Interruptions stop everything; any other
-    failure of one video in a batch is reported and the batch goes on."""
+    failure of one video in a batch is reported and the batch goes on. `problem`:
+    why the video cannot be scanned at all (found before the run)."""
+    from .errors import VideoError
     from .pipeline import run
 
     try:
+        if problem is not None:
+            raise VideoError(problem)
         report = run(options, references)
     except Interrupted:
         raise

@@ -40,6 +40,10 @@ class WorkerError(FacecutError):
     """A scan worker died or failed; the scan is incomplete and nothing is reported as done."""
 
 
+class ClusterError(FacecutError):
+    """The cluster backend is unavailable: Ray missing, unreachable, or without CPUs."""
+
+
 class Interrupted(BaseException):
     """The run was stopped by a signal; exit code follows the shell convention 128+N.
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from .metadata import (ClipOutcome, ReferenceSummary, Settings, Stats, VideoSumm
 from .output import METADATA, ResultsFolder
 from .planning import Chunk, plan_chunks, plan_refinement
 from .presets import Preset
-from .scan import ChunkResult, EngineSettings, scan
+from .scan import ChunkResult, EngineSettings, ScanBackend, scan
 from .segments import (FrameFaces, Match, Segment, clip_frames, edges_to_refine, frame_ranges,
                        lost_near_matches, match_frames, merge_segments)
 from .tracking import join_tracks, track_distances
@@ -55,6 +56,7 @@ class Options:
     cache: bool = True  # keep the scan next to the results; reuse it when it fits
     calibrate: bool = False  # scan, then report face distances instead of cutting
     bar_offset: int = 0  # terminal lines above the worker bars
+    backend: ScanBackend | None = None  # None: a local pool of `processes` workers
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
             detect_size=options.preset.detect_size, interval=options.interval,
             full_detect_every=settings.full_detect_every))
     planned = cache.plan() if cache is not None else None
-    chunks = planned or plan_chunks(video.frame_count, options.processes, options.interval)
+    workers = options.backend.chunk_count(video) if options.backend else options.processes
+    chunks = planned or plan_chunks(video.frame_count, workers, options.interval)
     if cache is not None and planned is None:
         cache.save_plan(chunks)
 
@@ -203,9 +206,12 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         return plan_refinement(ranges)
 
     scan_started = time.monotonic()
+    runner = None if options.backend is None else \
+        options.backend.runner(video, settings, references.embeddings, options.show_bars,
+                               options.bar_offset)
     chunk_results = scan(video, chunks, settings, references.embeddings, options.show_bars,
                          bar_offset=options.bar_offset, follow_up=refine, store=cache,
-                         processes=options.processes)
+                         processes=options.processes, runner=runner)
     seconds_scan = time.monotonic() - scan_started
     cached = cache.loaded if cache is not None else 0
     if cache is not None and cached and cached == len(chunk_results):
@@ -250,7 +256,8 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                   seconds_total=time.monotonic() - started, workers=len(chunks),
                   extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
                          if seconds_scan > 0 else None, "frames_refined": refined,
-                         "chunks_from_cache": cached})
+                         "chunks_from_cache": cached,
+                         "backend": "local" if options.backend is None else "ray"})
     document = build_metadata(
         video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
                            duration=video.duration, width=video.width, height=video.height,
@@ -308,6 +315,11 @@ def _write_review(video: VideoInfo, frames: Sequence[FrameFaces], document: dict
     results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
 
 
+# ffmpeg cuts running at once in this process, over every video being finished
+# (with --backend ray, several videos finish on driver threads at the same time).
+_CUT_SLOTS = threading.BoundedSemaphore(cpu_count())
+
+
 def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
               staging: Path) -> list[ClipOutcome]:
     """Cut every segment's clip, several at once; a failed clip is recorded and the
@@ -335,7 +347,8 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
     def cut(job: ClipJob) -> ClipOutcome:
         name = Path(job.destination).name
         try:
-            cut_clip(job)
+            with _CUT_SLOTS:
+                cut_clip(job)
         except Interrupted:
             raise
         except FacecutError as error:

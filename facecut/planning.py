@@ -53,6 +53,15 @@ def plan_chunks(frame_count: int, workers: int, interval: int) -> list[Chunk]:
     return chunks
 
 
+def chunk_count(frame_count: int, workers: int, max_frames: int) -> int:
+    """How many chunks to split a video into on a cluster: one per worker, and more
+    when that would make a chunk longer than `max_frames` (a worker that dies then
+    costs at most that much work, and the scan cache resumes at that grain)."""
+    if workers < 1 or max_frames < 1:
+        raise ValueError("workers and max_frames must be >= 1")
+    return max(workers, -(-frame_count // max_frames))
+
+
 def plan_refinement(ranges: list[tuple[int, int]]) -> list[Chunk]:
     """Chunks that analyse every frame of the given [first, stop) ranges; each range
     is short, so one chunk each, spread over the workers by the pool."""

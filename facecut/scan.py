@@ -71,13 +71,38 @@ class ChunkResult:
 
 # ------------------------------------------------------------------ worker side
 
-_engine: Any = None
-_reference: np.ndarray | None = None
-_settings: EngineSettings | None = None
+@dataclass
+class WorkerState:
+    """What one worker process loads once and uses for every chunk it scans."""
+
+    settings: EngineSettings
+    references: np.ndarray  # one row per reference photo
+    engine: Any = None
+    # A model that failed to load: reported for every chunk, never raised at load
+    # (raising in a pool initializer makes the pool respawn the worker forever).
+    error: FacecutError | None = None
+
+
+def load_worker(settings: EngineSettings, references: np.ndarray) -> WorkerState:
+    """Load the face models for this process (once per process, never per chunk)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    from .faces import FaceEngine
+
+    state = WorkerState(settings, np.atleast_2d(references))
+    try:
+        state.engine = FaceEngine(settings.model, settings.detector, settings.detect_size)
+    except FacecutError as error:
+        state.error = error
+    return state
+
+
+# The local pool's per-process state, set by its initializer.
+_state: WorkerState | None = None
 _video: VideoInfo | None = None
 _show_bars = True
 _bar_offset = 0  # terminal lines above the worker bars (the batch's overall bar)
-_init_error: FacecutError | None = None
 
 
 def _on_terminate(signum: int, _frame: Any) -> None:
@@ -93,31 +118,27 @@ def _init_worker(settings: EngineSettings, references: np.ndarray, video: VideoI
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
     tqdm.set_lock(lock)
-    import cv2
-
-    cv2.setNumThreads(1)
-    global _engine, _reference, _settings, _video, _show_bars, _init_error, _bar_offset
-    from .faces import FaceEngine
-
-    try:
-        _engine = FaceEngine(settings.model, settings.detector, settings.detect_size)
-    except FacecutError as error:
-        # Raising here would make the pool respawn this worker forever.
-        _init_error = error
-    _reference = np.atleast_2d(references)  # one row per reference photo
-    _settings = settings
+    global _state, _video, _show_bars, _bar_offset
+    _state = load_worker(settings, references)
     _video = video
     _show_bars = show_bars
     _bar_offset = bar_offset
 
 
 def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
-    """Decode and analyse one chunk. Errors are returned, not raised, so the parent
-    gets our one-line message rather than a pickled traceback."""
-    if _init_error is not None:
-        return _init_error
-    assert _engine is not None and _reference is not None and _settings is not None
-    assert _video is not None
+    assert _state is not None and _video is not None
+    bar = chunk.index + _bar_offset if _show_bars and not chunk.refine else None
+    return scan_chunk(_state, _video, chunk, bar)
+
+
+def scan_chunk(state: WorkerState, video: VideoInfo, chunk: Chunk,
+               bar_position: int | None = None) -> ChunkResult | FacecutError:
+    """Decode and analyse one chunk, with a progress bar at `bar_position` (None:
+    no bar). Errors are returned, not raised, so the parent gets our one-line
+    message rather than a pickled traceback."""
+    if state.error is not None:
+        return state.error
+    settings = state.settings
     results: list[FrameFaces] = []
     decoded = 0
     analysed = chunk.analysed_frames
@@ -125,32 +146,32 @@ def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
     # from its first frame, so refinement chunks from different runs (one read from
     # the scan cache, one run now) can never share ids.
     key = IDS_PER_CHUNK // 2 + chunk.start_frame if chunk.refine else chunk.index
-    tracker = Tracker(first_id=key * IDS_PER_CHUNK, embed_every=_settings.embed_every,
+    tracker = Tracker(first_id=key * IDS_PER_CHUNK, embed_every=settings.embed_every,
                       # a face the detector misses for up to half a second keeps its track
                       max_gap=max(15, 3 * chunk.interval))
     memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track: (first, last) embedding
     previous: np.ndarray | None = None
-    last_full = -_settings.full_detect_every
+    last_full = -settings.full_detect_every
     partial: set[int] = set()
     try:
-        with tqdm(total=len(analysed), position=chunk.index + _bar_offset, desc=f"worker {chunk.index + 1}",
+        with tqdm(total=len(analysed), position=bar_position or 0, desc=f"worker {chunk.index + 1}",
                   unit="frame", leave=False, dynamic_ncols=True,
-                  # None: off when stderr is no terminal; edge refinement is too short to show
-                  disable=None if _show_bars and not chunk.refine else True,
+                  # None: off when stderr is no terminal
+                  disable=None if bar_position is not None else True,
                   mininterval=0.5) as bar:
-            for index, frame in read_frames(_video, chunk.start_frame, chunk.stop_frame,
+            for index, frame in read_frames(video, chunk.start_frame, chunk.stop_frame,
                                             every=chunk.interval):
                 decoded += 1
                 thumbnail = _thumbnail(frame)
                 jump = 0.0 if previous is None else float(np.mean(np.abs(thumbnail - previous)))
                 previous = thumbnail
                 full = (chunk.refine or chunk.interval > 1 or jump > SCENE_CHANGE
-                        or index - last_full >= _settings.full_detect_every)
+                        or index - last_full >= settings.full_detect_every)
                 if full:
                     last_full = index
                 else:
                     partial.add(index)
-                results.append(FrameFaces(index, _analyse(frame, index, tracker, memory,
+                results.append(FrameFaces(index, _analyse(state, frame, index, tracker, memory,
                                                           cut=jump > SCENE_CUT,
                                                           check=jump > SCENE_CHANGE,
                                                           full=full)))
@@ -170,32 +191,32 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
-def _analyse(frame: np.ndarray, index: int, tracker: Tracker,
+def _analyse(state: WorkerState, frame: np.ndarray, index: int, tracker: Tracker,
              memory: dict[int, tuple[np.ndarray, np.ndarray]], cut: bool,
              check: bool, full: bool) -> tuple[Face, ...]:
     """Detect faces (in the whole frame, or only near tracked faces), link each to
     its track, and embed only the faces whose track needs it (new, due, changed in
     size, or the picture changed a lot)."""
-    assert _engine is not None and _settings is not None and _reference is not None
-    found = _engine.find_faces(frame) if full else \
-        _engine.find_faces_near(frame, tracker.live_boxes(index))
+    engine, settings = state.engine, state.settings
+    found = engine.find_faces(frame) if full else \
+        engine.find_faces_near(frame, tracker.live_boxes(index))
     assignments = tracker.step(index, [face.box for face in found], cut)
     tracks = [assignment.track for assignment in assignments]
     need = [i for i, assignment in enumerate(assignments) if assignment.embed or check]
     scores: dict[int, float] = {}
     if need:
-        embeddings = _engine.embed(frame, [found[i] for i in need])
+        embeddings = engine.embed(frame, [found[i] for i in need])
         for embedding, i in zip(embeddings, need):
             known = memory.get(tracks[i])
-            if known is not None and distance(embedding, known[1], _settings.metric) \
-                    > _settings.threshold * _settings.split_factor:
+            if known is not None and distance(embedding, known[1], settings.metric) \
+                    > settings.threshold * settings.split_factor:
                 # the face on this track changed identity (a cut the thumbnails missed)
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
             first = memory[tracks[i]][0] if tracks[i] in memory else embedding
             memory[tracks[i]] = (first, embedding)
             tracker.embedded(tracks[i], index, found[i].box)
             # several reference photos: the distance to the closest one
-            scores[i] = float(np.min(distances(_reference, embedding, _settings.metric)))
+            scores[i] = float(np.min(distances(state.references, embedding, settings.metric)))
     return tuple(Face(face.box, face.confidence, scores.get(i), tracks[i])
                  for i, face in enumerate(found))
 
@@ -227,28 +248,86 @@ class ResultStore(Protocol):
     def save(self, result: ChunkResult) -> None: ...
 
 
+class ChunkRunner(Protocol):
+    """Runs one video's chunks somewhere: a local process pool or a cluster."""
+
+    def run(self, chunks: Sequence[Chunk],
+            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+        """Scan `chunks`, call `on_result` as each finishes, return them all in frame
+        order. Raises a FacecutError if one fails, Interrupted when told to stop."""
+        ...
+
+    def close(self) -> None:
+        """Everything ran: release the workers."""
+        ...
+
+    def terminate(self) -> None:
+        """Something failed or was interrupted: stop whatever still runs, now."""
+        ...
+
+
+class ScanBackend(Protocol):
+    """Where chunk jobs run (--backend): it says how finely to split a video and
+    makes each video's runner."""
+
+    def chunk_count(self, video: VideoInfo) -> int: ...
+
+    def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+               show_bars: bool, bar_offset: int) -> ChunkRunner: ...
+
+
+class LocalPool:
+    """A pool of `processes` spawned workers on this machine, started at the first
+    chunk that needs scanning (a fully cached scan starts none), each with its own
+    progress bar."""
+
+    def __init__(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+                 show_bars: bool, bar_offset: int, processes: int) -> None:
+        self._start = (settings, references, video, show_bars, bar_offset, processes)
+        self._pool: Any = None
+        self._workers: set[int] = set()
+
+    def run(self, chunks: Sequence[Chunk],
+            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+        if self._pool is None:
+            self._pool = _start_pool(*self._start)
+            self._workers = _worker_ids(self._pool)
+        return _run_chunks(self._pool, self._workers, chunks, on_result)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+
+    def terminate(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+
+
 def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
          references: np.ndarray, show_bars: bool = True, bar_offset: int = 0,
          follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,
-         store: ResultStore | None = None, processes: int | None = None) -> list[ChunkResult]:
-    """Run every chunk on its own worker process and return results in frame order.
+         store: ResultStore | None = None, processes: int | None = None,
+         runner: ChunkRunner | None = None) -> list[ChunkResult]:
+    """Run every chunk on `runner` (default: a local pool of at most `processes`
+    workers, one per chunk if not given) and return results in frame order.
 
     `follow_up`, given the first pass's results, may return more chunks (edge
     refinement); they run on the same workers and their results are appended.
     Chunks that `store` already holds are not run again, and each finished chunk is
-    saved there at once; when every chunk is stored, no worker is even started. At
-    most `processes` workers run (default: one per chunk).
+    saved there at once; when every chunk is stored, no worker is even started.
 
     Raises WorkerError if a worker fails or dies, Interrupted on SIGINT/SIGTERM;
     in both cases every worker and decoder is gone before this returns.
     """
     if not chunks:
         return []
-    pool: Any = None
-    workers: set[int] = set()
+    if runner is None:
+        runner = LocalPool(video, settings, references, show_bars, bar_offset,
+                           min(processes or len(chunks), len(chunks)))
 
     def run(todo: Sequence[Chunk]) -> list[ChunkResult]:
-        nonlocal pool, workers
         done: list[ChunkResult] = []
         missing: list[Chunk] = []
         for chunk in todo:
@@ -258,12 +337,7 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
             else:
                 done.append(stored)
         if missing:
-            if pool is None:
-                pool = _start_pool(settings, references, video, show_bars, bar_offset,
-                                   min(processes or len(chunks), len(chunks)))
-                workers = _worker_ids(pool)
-            done += _run_chunks(pool, workers, missing,
-                                store.save if store is not None else None)
+            done += runner.run(missing, store.save if store is not None else None)
         return sorted(done, key=lambda result: result.chunk.index)
 
     try:
@@ -272,15 +346,10 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
             more = follow_up(results)
             if more:
                 results += run(more)
-        if pool is not None:
-            pool.close()
     except BaseException:
-        if pool is not None:
-            pool.terminate()
+        runner.terminate()
         raise
-    finally:
-        if pool is not None:
-            pool.join()
+    runner.close()
     return results
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from facecut.planning import Chunk, plan_chunks
+from facecut.planning import Chunk, chunk_count, plan_chunks
 
 
 def analysed(chunks):
@@ -40,3 +40,23 @@ def test_empty_video_has_no_chunks():
 def test_rejects_nonsense(frames, workers, interval):
     with pytest.raises(ValueError):
         plan_chunks(frames, workers, interval)
+
+
+@pytest.mark.parametrize("frames, workers, max_frames, expected", [
+    (485, 2, 9000, 2),        # short video: one chunk per cluster CPU
+    (9000, 2, 9000, 2),
+    (108000, 2, 9000, 12),    # an hour at 30 fps on 2 CPUs: 5-minute chunks
+    (108001, 2, 9000, 13),
+    (108000, 64, 9000, 64),   # a big cluster: one chunk per CPU
+    (0, 4, 9000, 4),          # plan_chunks then returns none
+])
+def test_cluster_chunk_count(frames, workers, max_frames, expected):
+    assert chunk_count(frames, workers, max_frames) == expected
+    chunks = plan_chunks(frames, expected, 1)
+    assert all(chunk.frame_count <= max(max_frames, -(-frames // workers)) for chunk in chunks)
+
+
+@pytest.mark.parametrize("workers, max_frames", [(0, 10), (1, 0)])
+def test_cluster_chunk_count_rejects_nonsense(workers, max_frames):
+    with pytest.raises(ValueError):
+        chunk_count(100, workers, max_frames)

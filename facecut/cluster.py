@@ -1,0 +1,371 @@
+"""--backend ray: the same chunk jobs, run on a Ray cluster's workers.
+
+Ray is optional (requirements-ray.txt) and imported only here. Each chunk is one Ray
+task; Ray's own scheduler spreads the tasks of every video in the run over the
+cluster. A worker process keeps its face models between tasks, so models load once
+per process, as in the local pool. Workers only read the videos (from storage every
+node mounts at the same path); the driver (this process) keeps the scan cache,
+cuts the clips and writes the results.
+
+A chunk whose worker dies (crash, OOM kill, lost node) is submitted once more; a
+second death fails that video with a message naming the frames, and the other
+videos go on. Chunks that finished are in the scan cache, so a rerun does not redo
+them.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from . import log
+from .errors import ClusterError, FacecutError, Interrupted, WorkerError
+from .media import ChildProcesses, VideoInfo
+from .planning import Chunk, chunk_count
+from .scan import ChunkResult, EngineSettings, WorkerState, load_worker, scan_chunk
+
+# A chunk covers at most this much video, however few CPUs the cluster has: a worker
+# that dies costs at most this much work, and the scan cache resumes at this grain.
+MAX_CHUNK_SECONDS = 300
+# How long the driver waits between checks for Ctrl-C while chunks run.
+POLL_SECONDS = 0.5
+# Test hook, "<file name>:<N>": a worker that starts first-pass chunk N of that video
+# kills itself, on every attempt, to exercise the retry-then-fail path end to end.
+# Never set in normal use.
+FAULT_VARIABLE = "FACECUT_FAULT_RAY_CHUNK"
+# The input check reads this much from each end of every video on every node.
+_PROBE_BYTES = 1 << 20
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError("--backend ray needs Ray, which is not installed: "
+                           "pip install -r requirements-ray.txt") from None
+    return ray
+
+
+# ------------------------------------------------------------------ worker side
+
+# This worker process's models, keyed by the settings and photos they were loaded
+# for: Ray reuses worker processes between tasks, so they load once per process.
+_loaded: tuple[tuple[EngineSettings, bytes], WorkerState] | None = None
+
+
+def _scan_task(settings: EngineSettings, references: np.ndarray, video: VideoInfo,
+               chunk: Chunk) -> ChunkResult | FacecutError:
+    global _loaded
+    key = (settings, hashlib.sha256(np.ascontiguousarray(references).tobytes()).digest())
+    if _loaded is None or _loaded[0] != key:
+        _loaded = (key, load_worker(settings, references))
+    if not chunk.refine and os.environ.get(FAULT_VARIABLE) == \
+            f"{os.path.basename(video.path)}:{chunk.index}":
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    outcome = scan_chunk(_loaded[1], video, chunk)
+    if isinstance(outcome, FacecutError):
+        # say which machine: on a cluster, "cannot open" usually means one node
+        # does not see the file
+        outcome = type(outcome)(f"{outcome} (on Ray node {socket.gethostname()})")
+    return outcome
+
+
+def _inputs_seen(paths: Sequence[str]) -> dict[str, str]:
+    """On one node: each path's fingerprint, or why it cannot be read."""
+    return {path: _fingerprint(path) for path in paths}
+
+
+def _fingerprint(path: str) -> str:
+    """Size plus a digest of the first and last MiB: the same file on every node, or
+    not (a stale copy, another file at the same path), without reading it all."""
+    try:
+        size = os.path.getsize(path)
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            digest.update(handle.read(_PROBE_BYTES))
+            if size > _PROBE_BYTES:
+                handle.seek(max(_PROBE_BYTES, size - _PROBE_BYTES))
+                digest.update(handle.read(_PROBE_BYTES))
+    except OSError as error:
+        return f"error: {error.strerror or error}"
+    return f"{size}:{digest.hexdigest()}"
+
+
+# ------------------------------------------------------------------ driver side
+
+@dataclass(frozen=True)
+class RayConnection:
+    address: str  # the cluster's GCS address, for messages
+
+
+class RayBackend:
+    """One connection to a Ray cluster for the whole run; makes a runner per video.
+
+    Thread-safe: the CLI runs several videos at once on driver threads, so that the
+    chunks of all of them are queued on the cluster together.
+    """
+
+    def __init__(self, address: str | None, chunks_per_video: int | None) -> None:
+        self._ray = _import_ray()
+        self.connection = _connect(self._ray, address)
+        self.cpus = int(self._ray.cluster_resources().get("CPU", 0))
+        if self.cpus < 1:
+            self.close()
+            raise ClusterError(f"the Ray cluster at {address or 'this machine'} has no CPUs "
+                               "(are its worker nodes up? `ray status` shows them)")
+        self._chunks_per_video = chunks_per_video or self.cpus
+        self._task = self._ray.remote(num_cpus=1, max_retries=0)(_scan_task)
+        self._bars = _BarSlots()
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        return [node for node in self._ray.nodes() if node.get("Alive")]
+
+    def chunk_count(self, video: VideoInfo) -> int:
+        return chunk_count(video.frame_count, self._chunks_per_video,
+                           max(1, math.floor(video.fps * MAX_CHUNK_SECONDS)))
+
+    def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+               show_bars: bool, bar_offset: int) -> RayRunner:
+        return RayRunner(self._ray, self._task, video, settings, references, show_bars,
+                         self._bars, bar_offset)
+
+    def unreadable_inputs(self, paths: Sequence[str]) -> dict[str, str]:
+        """Check that every node reads each video as the same file this machine does;
+        returns video -> why not, for those that fail somewhere."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        mine = {path: _fingerprint(os.path.abspath(path)) for path in paths}
+        absolute = [os.path.abspath(path) for path in paths]
+        check = self._ray.remote(num_cpus=0, max_retries=1)(_inputs_seen)
+        pending = {check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node["NodeID"], soft=False)).remote(absolute): node for node in self.nodes}
+        ready, late = self._ray.wait(list(pending), num_returns=len(pending), timeout=120)
+        for ref in late:
+            log.warn(f"Ray node {pending[ref]['NodeManagerAddress']} did not answer the input "
+                     "check within 120 s; its chunks may fail if it cannot read the videos")
+            self._ray.cancel(ref, force=True)
+        problems: dict[str, str] = {}
+        for ref in ready:
+            node = pending[ref]["NodeManagerAddress"]
+            try:
+                seen = self._ray.get(ref)
+            except self._ray.exceptions.RayError as error:
+                log.warn(f"Ray node {node}: the input check failed ({_first_line(error)})")
+                continue
+            for path, absolute_path in zip(paths, absolute):
+                theirs = seen[absolute_path]
+                if path in problems or theirs == mine[path]:
+                    continue
+                if theirs.startswith("error: "):
+                    why = f"Ray node {node} cannot read {absolute_path} ({theirs[7:]})"
+                else:
+                    why = f"Ray node {node} sees a different file at {absolute_path}"
+                problems[path] = (f"{path}: {why}. With --backend ray every node must see the "
+                                  "videos at the same path (a shared filesystem); see the "
+                                  "README, 'Running on a cluster'")
+        return problems
+
+    def close(self) -> None:
+        # Joining a cluster: just disconnect. A local instance we started ends here.
+        self._ray.shutdown()
+
+
+def _connect(ray: Any, address: str | None) -> RayConnection:
+    # Ray 2.59+ protects clusters with a token, but a driver joining one by address
+    # only sends it when told to: when a token is at hand and the user did not
+    # choose, send it (a cluster without token authentication ignores it). Starting
+    # a local instance, Ray sets this up itself.
+    joining = address is not None or bool(os.environ.get("RAY_ADDRESS"))
+    if joining and "RAY_AUTH_MODE" not in os.environ and (
+            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or (Path.home() / ".ray" / "auth_token").is_file()):
+        os.environ["RAY_AUTH_MODE"] = "token"
+    import facecut
+
+    # ray.init replaces the SIGTERM handler; the CLI's own must stay in charge.
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        context = ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
+                           # ship this package to every node, so workers run this very code
+                           runtime_env={"py_modules": [os.path.dirname(facecut.__file__)],
+                                        **_fault_env()})
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = f"the Ray cluster at {address}" if address else "Ray"
+        hint = ("no Ray cluster runs on this machine: start one with `ray start --head`, or "
+                "leave out --ray-address to start a local one" if address == "auto" else
+                "check the address (`ray status` on the head node prints it) and that this "
+                "machine has the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)")
+        raise ClusterError(f"cannot connect to {where} ({_first_line(error)}); {hint}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _cluster_messages_to_stderr(ray)
+    return RayConnection(context.address_info.get("gcs_address") or address or "local")
+
+
+def _cluster_messages_to_stderr(ray: Any) -> None:
+    """Ray's driver prints the cluster's error messages ("A worker died ...") on
+    stdout, which is ours: results only, one JSON line per video with --json. Send
+    them to stderr instead. (Private API, so Ray is pinned; if it moves, Ray's
+    messages merely stay on stdout.)"""
+    module = getattr(getattr(ray, "_private", None), "worker", None)
+    original = getattr(module, "print_to_stdstream", None)
+    if original is None or getattr(original, "facecut_wrapped", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.facecut_wrapped = True  # type: ignore[attr-defined]
+    module.print_to_stdstream = to_stderr
+
+
+def _fault_env() -> dict[str, Any]:
+    fault = os.environ.get(FAULT_VARIABLE)
+    return {} if fault is None else {"env_vars": {FAULT_VARIABLE: fault}}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class _BarSlots:
+    """Terminal lines for the per-video bars of the videos scanning now, from
+    `first` down (the lines above hold the batch's overall bar)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._used: set[int] = set()
+
+    def take(self, first: int) -> int:
+        with self._lock:
+            slot = next(line for line in range(first, first + len(self._used) + 1)
+                        if line not in self._used)
+            self._used.add(slot)
+            return slot
+
+    def give_back(self, slot: int) -> None:
+        with self._lock:
+            self._used.discard(slot)
+
+
+class RayRunner:
+    """One video's chunks as Ray tasks, with one progress bar fed by finished chunks."""
+
+    def __init__(self, ray: Any, task: Any, video: VideoInfo, settings: EngineSettings,
+                 references: np.ndarray, show_bars: bool, slots: _BarSlots,
+                 bar_offset: int) -> None:
+        self._ray = ray
+        self._task = task
+        self._video_info = video
+        self._show_bars = show_bars
+        self._slots = slots
+        self._bar_offset = bar_offset
+        # shared by every chunk of the video: stored once in the object store
+        self._args = (ray.put(settings), ray.put(references), ray.put(video))
+        self._pending: dict[Any, tuple[Chunk, int]] = {}  # task -> (chunk, attempt)
+        self._bar: Any = None
+        self._slot: int | None = None
+
+    def _submit(self, chunk: Chunk, attempt: int) -> None:
+        self._pending[self._task.remote(*self._args, chunk)] = (chunk, attempt)
+
+    def _grow_bar(self, frames: int) -> None:
+        if self._bar is None:
+            self._slot = self._slots.take(self._bar_offset)
+            self._bar = tqdm(total=0, position=self._slot, desc=Path(self._video_info.path).name,
+                             unit="frame", leave=False, dynamic_ncols=True, mininterval=0.5,
+                             disable=None if self._show_bars else True)
+        self._bar.total += frames
+        self._bar.refresh()
+
+    def run(self, chunks: Sequence[Chunk],
+            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+        self._grow_bar(sum(len(chunk.analysed_frames) for chunk in chunks))
+        for chunk in chunks:
+            self._submit(chunk, 1)
+        results: list[ChunkResult] = []
+        failure: FacecutError | None = None
+        while self._pending:
+            if ChildProcesses.stopping:  # Ctrl-C or SIGTERM on the driver
+                raise Interrupted(signal.SIGINT)
+            ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=POLL_SECONDS)
+            for ref in ready:
+                chunk, attempt = self._pending.pop(ref)
+                try:
+                    outcome = self._outcome(ref, chunk, attempt, retry=failure is None)
+                except FacecutError as error:
+                    if failure is None and self._pending:
+                        # The video has failed, but the chunks still running are
+                        # worth finishing: the scan cache keeps them for the rerun.
+                        log.warn(f"{error}; letting this video's {len(self._pending)} other "
+                                 "running chunk(s) finish for the scan cache")
+                    failure = failure or error
+                    continue
+                if outcome is None:  # submitted again
+                    continue
+                if on_result is not None:
+                    on_result(outcome)
+                results.append(outcome)
+                self._bar.update(len(chunk.analysed_frames))
+        if failure is not None:
+            raise failure
+        return sorted(results, key=lambda result: result.chunk.index)
+
+    def _outcome(self, ref: Any, chunk: Chunk, attempt: int,
+                 retry: bool) -> ChunkResult | None:
+        ray = self._ray
+        what = f"{self._video_info.path}: frames {chunk.start_frame}-{chunk.stop_frame - 1}"
+        try:
+            outcome = ray.get(ref)
+        except ray.exceptions.RayTaskError as error:
+            # our code raised (a bug, not a lost worker): running it again would too
+            raise WorkerError(f"{what}: the scan failed on a Ray worker "
+                              f"({_first_line(error.cause or error)})") from None
+        except ray.exceptions.RayError as error:
+            # the worker process or its node died (crash, OOM kill, node lost)
+            reason = _first_line(error)
+            if attempt == 1 and retry:
+                log.warn(f"{what}: the Ray worker scanning them died ({reason}); "
+                         "running them again on another worker")
+                self._submit(chunk, 2)
+                return None
+            if attempt == 1:
+                raise WorkerError(f"{what}: the Ray worker scanning them died ({reason})") from None
+            raise WorkerError(f"{what}: the Ray worker scanning them died twice ({reason}); "
+                              "this video was not finished. Rerun to try again: finished "
+                              "chunks are kept in the scan cache") from None
+        if isinstance(outcome, FacecutError):
+            raise outcome
+        return outcome
+
+    def _end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self._slot is not None:
+            self._slots.give_back(self._slot)
+            self._slot = None
+
+    def close(self) -> None:
+        self._end()
+
+    def terminate(self) -> None:
+        for ref in self._pending:
+            try:
+                self._ray.cancel(ref, force=True)
+            except Exception:  # already finished or gone: nothing left to stop
+                pass
+        self._pending.clear()
+        self._end()

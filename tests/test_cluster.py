@@ -1,0 +1,195 @@
+"""--backend ray on a real Ray instance started here (this machine only, token
+authentication, 2 CPUs): the same results as the local pool, a killed chunk is run
+again, a chunk that keeps dying fails its video clearly and the rerun resumes."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from facecut.planning import plan_chunks
+
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
+try:
+    import ray  # noqa: F401
+    HAVE_RAY = True
+except ImportError:  # optional extra; CI installs it and must not skip
+    HAVE_RAY = False
+    if os.environ.get("CI"):
+        raise
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A Ray head with 2 CPUs and no other node, reached on loopback, with a token
+    of its own; stopped (every process of it) at the end."""
+    if not HAVE_RAY:
+        pytest.skip("ray is not installed (pip install -r requirements-ray.txt)")
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    ray_bin = Path(sys.executable).parent / "ray"
+    temp = tmp_path_factory.mktemp("ray")
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+         "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--disable-usage-stats",
+         f"--temp-dir={temp}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if head.poll() is not None or time.monotonic() > deadline:
+                head.kill()
+                pytest.fail(f"ray start failed: {head.stderr.read() if head.stderr else ''}")
+            time.sleep(0.5)
+    yield {"address": f"127.0.0.1:{port}", "env": env}
+    os.killpg(head.pid, signal.SIGTERM)
+    try:
+        head.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait()
+
+
+def _run(env: dict, *args: str, output: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "video_inference.py"), *args, "--quiet",
+                           "--output", str(output)],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**env, "PYTHONPATH": str(ROOT)})
+
+
+def _segments(folder: Path) -> list[dict]:
+    return json.loads((folder / "metadata.json").read_text())["segments"]
+
+
+@pytest.fixture(scope="module")
+def local_results(montage, short_montage, reference, tmp_path_factory) -> Path:
+    """Both videos through the local pool (2 workers), for comparison."""
+    out = tmp_path_factory.mktemp("local")
+    result = run_cli("--video", str(montage.path), str(short_montage.path), "--reference",
+                     str(reference), "--num_processes", "2", "--no-cache", output=out)
+    assert result.code == 0, result.stderr
+    return out
+
+
+def test_ray_gives_the_local_pools_results(ray_cluster, montage, short_montage, reference,
+                                          local_results, tmp_path):
+    """Two videos on the cluster at once: each gets exactly the segments, frames,
+    boxes, distances and tracks that the local pool found, and its clips."""
+    out = tmp_path / "ray"
+    result = _run(ray_cluster["env"], "--video", str(montage.path), str(short_montage.path),
+                  "--reference", str(reference), "--backend", "ray", "--ray-address",
+                  ray_cluster["address"], "--no-cache", "--json", output=out)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["status"] for r in records) == ["found", "found"]
+    for name in ("montage", "short"):
+        ray_doc = json.loads((out / name / "metadata.json").read_text())
+        assert ray_doc["stats"]["backend"] == "ray"
+        assert ray_doc["stats"]["workers"] == 2  # one chunk per cluster CPU
+        assert ray_doc["segments"] == _segments(local_results / name), name
+        assert len(list((out / name).glob("clip_*.mp4"))) == len(ray_doc["segments"])
+    assert "Traceback" not in result.stderr
+
+
+def _scan_task_processes() -> list[int]:
+    """Ray workers running a chunk right now (Ray titles a busy worker ray::<task>)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes().startswith(b"ray::_scan_task"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_chunk_whose_worker_is_killed_runs_again(ray_cluster, montage, reference,
+                                                   local_results, tmp_path):
+    """SIGKILL the worker process in the middle of a chunk: the chunk runs again on
+    another worker and the run ends as if nothing happened."""
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "video_inference.py"), "--video", str(montage.path),
+         "--reference", str(reference), "--backend", "ray", "--ray-address",
+         ray_cluster["address"], "--no-cache", "--quiet", "--output", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**ray_cluster["env"], "PYTHONPATH": str(ROOT)})
+    killed = None
+    deadline = time.monotonic() + 300
+    while killed is None and process.poll() is None and time.monotonic() < deadline:
+        busy = _scan_task_processes()
+        if busy:
+            time.sleep(1.0)  # well into the chunk: its models are loaded, frames decoded
+            if busy[0] in _scan_task_processes():
+                os.kill(busy[0], signal.SIGKILL)
+                killed = busy[0]
+        time.sleep(0.1)
+    stdout, stderr = process.communicate(timeout=600)
+    assert killed is not None, "never saw a chunk running"
+    assert process.returncode == 0, stderr
+    assert "died" in stderr and "running them again on another worker" in stderr, stderr
+    assert _segments(out) == _segments(local_results / "montage")
+
+
+def test_a_chunk_that_dies_twice_fails_its_video_and_the_rerun_resumes(
+        ray_cluster, montage, short_montage, reference, local_results, tmp_path):
+    """A chunk whose worker dies on both attempts fails its video with a message
+    naming the frames; the other video is still done; nothing hangs. The finished
+    chunk is in the scan cache, so the rerun scans only the failed one."""
+    out = tmp_path / "dying"
+    env = {**ray_cluster["env"], "FACECUT_FAULT_RAY_CHUNK": "montage.mp4:1"}
+    result = _run(env, "--video", str(montage.path), str(short_montage.path), "--reference",
+                  str(reference), "--backend", "ray", "--ray-address", ray_cluster["address"],
+                  "--num_processes", "2", "--json", output=out, timeout=600)
+    assert result.returncode == 2, result.stderr
+    records = {Path(r["video"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert records["short.mp4"]["status"] == "found"
+    assert records["montage.mp4"]["status"] == "error"
+    assert "died twice" in records["montage.mp4"]["error"]
+    dying = plan_chunks(montage.frame_count, 2, 1)[1]
+    assert f"frames {dying.start_frame}-{dying.stop_frame - 1}" in records["montage.mp4"]["error"]
+    assert not (out / "montage" / "metadata.json").exists()
+
+    again = _run(ray_cluster["env"], "--video", str(montage.path), "--reference", str(reference),
+                 "--backend", "ray", "--ray-address", ray_cluster["address"],
+                 "--num_processes", "2", output=out / "montage")
+    assert again.returncode == 0, again.stderr
+    assert "1 of" in again.stderr and "read from the cache (resumed)" in again.stderr
+    assert _segments(out / "montage") == _segments(local_results / "montage")
+
+
+def test_ray_errors_are_one_line(tmp_path, short_montage, reference):
+    """No cluster where one is asked for: one line that says what to do, exit 2."""
+    if not HAVE_RAY:
+        pytest.skip("ray is not installed")
+    port = _free_port()  # nothing listens there
+    result = run_cli("--video", str(short_montage.path), "--reference", str(reference),
+                     "--backend", "ray", "--ray-address", f"127.0.0.1:{port}",
+                     output=tmp_path / "out", timeout=300)
+    assert result.code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot connect to the Ray cluster" in errors[0], result.stderr
+    usage = run_cli("--video", str(short_montage.path), "--reference", str(reference),
+                    "--ray-address", "auto", output=tmp_path / "out2")
+    assert usage.code == 2 and "--ray-address needs --backend ray" in usage.stderr
