@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import log
+from .errors import Interrupted
+from .media import ChildProcesses
 from .planning import Chunk
 from .scan import ChunkResult
 from .segments import Box, Face, FrameFaces
@@ -35,6 +38,8 @@ def file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
+            if ChildProcesses.stopping:  # a signal arrived (a long read on a video thread)
+                raise Interrupted(signal.SIGINT)
             digest.update(block)
     return digest.hexdigest()
 

@@ -9,6 +9,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,6 +18,7 @@ from .errors import FacecutError, Interrupted, UsageError
 from .presets import ACCURATE, SPEED
 
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
+BUG_HINT = "(this is a bug in facecut; rerun with --debug for the traceback)"
 
 
 def _positive_int(text: str) -> int:
@@ -174,7 +176,7 @@ def _run_reporting(arguments: argparse.Namespace) -> int:
     except Exception as error:  # a bug: still one line and exit 2, never exit 1 ("not found")
         _report(error, arguments.debug)
         if not arguments.debug:
-            print("(this is a bug in facecut; rerun with --debug for the traceback)", file=sys.stderr)
+            _say(BUG_HINT, err=True)
         return EXIT_ERROR
 
 
@@ -185,7 +187,19 @@ def _report(error: BaseException, debug: bool) -> None:
         traceback.print_exc()
     known = isinstance(error, (FacecutError, Interrupted))
     text = str(error) if known else f"{type(error).__name__}: {error}"
-    print(f"error: {' '.join(text.split())}", file=sys.stderr)
+    _say(f"error: {' '.join(text.split())}", err=True)
+
+
+# Videos finish on several threads with --backend ray: each message is written whole,
+# under one lock, so two videos' lines (or JSON records) never mix.
+_OUTPUT = threading.Lock()
+
+
+def _say(*lines: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    with _OUTPUT:
+        stream.write("".join(f"{line}\n" for line in lines))
+        stream.flush()
 
 
 def _main(arguments: argparse.Namespace) -> int:
@@ -299,8 +313,7 @@ def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch
             raise
         _report(error, arguments.debug)
         if not isinstance(error, FacecutError):
-            print("(this is a bug in facecut; rerun with --debug for the traceback)",
-                  file=sys.stderr)
+            _say(BUG_HINT, err=True)
         _emit(arguments.json, _error_record(options.video, error))
         return error.exit_code if isinstance(error, FacecutError) else EXIT_ERROR
     if report.distances is not None:
@@ -316,13 +329,13 @@ def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch
         where = f"{options.video}: " if batch else ""
         what = "metadata.json" if options.dry_run else "clips and metadata.json"
         if report.segments:
-            print(f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
-                  f"screen; {what} in {report.output}", flush=True)
+            _say(f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
+                 f"screen; {what} in {report.output}")
         else:
-            print(f"{where}the person was not found; metadata.json in {report.output}", flush=True)
+            _say(f"{where}the person was not found; metadata.json in {report.output}")
     if report.clips_failed:
-        print(f"{options.video}: {report.clips_failed} clip(s) failed; see metadata.json",
-              file=sys.stderr)
+        _say(f"{options.video}: {report.clips_failed} clip(s) failed; see metadata.json",
+             err=True)
     return report.exit_code
 
 
@@ -337,20 +350,19 @@ def _print_calibration(video: str, report: Any, as_json: bool) -> None:
                      "suggested_threshold": split.threshold if split else None,
                      "clear_split": bool(split and split.clear)})
         return
-    print(f"{video}: distances of {len(report.distances)} embedded faces to the closest "
-          f"reference photo ({report.metric}; threshold in use {report.threshold}):")
-    for line in histogram(report.distances, threshold=report.threshold):
-        print(f"  {line}")
+    lines = [f"{video}: distances of {len(report.distances)} embedded faces to the closest "
+             f"reference photo ({report.metric}; threshold in use {report.threshold}):"]
+    lines += [f"  {line}" for line in histogram(report.distances, threshold=report.threshold)]
     if split is None:
-        print("no suggestion: fewer than two different distances")
+        lines.append("no suggestion: fewer than two different distances")
     elif split.clear:
-        print(f"suggested --threshold {split.threshold}: the faces split into {split.below} "
-              f"near (the person) and {split.above} far (others)")
+        lines.append(f"suggested --threshold {split.threshold}: the faces split into "
+                     f"{split.below} near (the person) and {split.above} far (others)")
     else:
-        print(f"no clear split (separation {split.separation:.2f}); the best cut would be "
-              f"{split.threshold}, but the faces do not form two groups: keep the default "
-              "unless you know better")
-    sys.stdout.flush()
+        lines.append(f"no clear split (separation {split.separation:.2f}); the best cut would "
+                     f"be {split.threshold}, but the faces do not form two groups: keep the "
+                     "default unless you know better")
+    _say(*lines)
 
 
 def _error_record(video: str, error: Exception) -> dict[str, Any]:
@@ -362,7 +374,7 @@ def _emit(as_json: bool, record: dict[str, Any]) -> None:
     if as_json:
         import json
 
-        print(json.dumps(record), flush=True)
+        _say(json.dumps(record))
 
 
 def _batch_exit_code(codes: Sequence[int]) -> int:

@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -39,6 +40,12 @@ from .scan import ChunkResult, EngineSettings, WorkerState, load_worker, scan_ch
 MAX_CHUNK_SECONDS = 300
 # How long the driver waits between checks for Ctrl-C while chunks run.
 POLL_SECONDS = 0.5
+# An address must accept a connection within this, or we say so (Ray itself retries
+# a dead address for many minutes).
+CONNECT_SECONDS = 5.0
+# A cluster left with no CPU at all (its nodes lost) for this long fails the videos
+# still scanning, rather than waiting forever for a node to come back.
+NO_CPU_SECONDS = 60.0
 # Test hook, "<file name>:<N>": a worker that starts first-pass chunk N of that video
 # kills itself, on every attempt, to exercise the retry-then-fail path end to end.
 # Never set in normal use.
@@ -145,7 +152,7 @@ class RayBackend:
         returns video -> why not, for those that fail somewhere."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        mine = {path: _fingerprint(os.path.abspath(path)) for path in paths}
+        mine = {os.path.abspath(path): _fingerprint(os.path.abspath(path)) for path in paths}
         absolute = [os.path.abspath(path) for path in paths]
         check = self._ray.remote(num_cpus=0, max_retries=1)(_inputs_seen)
         pending = {check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
@@ -155,62 +162,144 @@ class RayBackend:
             log.warn(f"Ray node {pending[ref]['NodeManagerAddress']} did not answer the input "
                      "check within 120 s; its chunks may fail if it cannot read the videos")
             self._ray.cancel(ref, force=True)
-        problems: dict[str, str] = {}
+        seen: dict[str, dict[str, str]] = {}
         for ref in ready:
             node = pending[ref]["NodeManagerAddress"]
             try:
-                seen = self._ray.get(ref)
+                seen[node] = self._ray.get(ref)
             except self._ray.exceptions.RayError as error:
                 log.warn(f"Ray node {node}: the input check failed ({_first_line(error)})")
-                continue
-            for path, absolute_path in zip(paths, absolute):
-                theirs = seen[absolute_path]
-                if path in problems or theirs == mine[path]:
-                    continue
-                if theirs.startswith("error: "):
-                    why = f"Ray node {node} cannot read {absolute_path} ({theirs[7:]})"
-                else:
-                    why = f"Ray node {node} sees a different file at {absolute_path}"
-                problems[path] = (f"{path}: {why}. With --backend ray every node must see the "
-                                  "videos at the same path (a shared filesystem); see the "
-                                  "README, 'Running on a cluster'")
-        return problems
+        return input_problems(paths, mine, seen)
 
     def close(self) -> None:
         # Joining a cluster: just disconnect. A local instance we started ends here.
         self._ray.shutdown()
 
 
-def _connect(ray: Any, address: str | None) -> RayConnection:
+def _answers(address: str) -> str | None:
+    """None if something accepts connections at host:port, else why not."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except ValueError:
+        return f"{address!r} is not host:port"
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+    return None
+
+
+def _local_cluster(ray: Any) -> str | None:
+    """The address of the Ray instance this machine runs (RAY_ADDRESS, else the one
+    `ray start` recorded), or None. (Ray's own lookup: private, hence guarded.)"""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    try:
+        return ray._private.utils.read_ray_address()  # type: ignore[no-any-return]
+    except Exception:  # moved or unreadable: as if none were running
+        return None
+
+
+def resolve_address(requested: str | None, recorded: str | None,
+                    answers: Callable[[str], str | None]) -> str:
+    """The address to give ray.init: `requested` (--ray-address) checked to answer;
+    'auto' is the cluster recorded on this machine; None joins that one if it answers
+    and otherwise starts a new local instance ('local'). Raises ClusterError at once
+    rather than letting Ray retry a dead address for minutes."""
+    if requested is None or requested == "auto":
+        if recorded is not None and answers(recorded) is None:
+            return recorded
+        if requested is None:
+            return "local"  # nothing (alive) here: start our own
+        where = f" (the one recorded, {recorded}, does not answer)" if recorded else ""
+        raise ClusterError(f"--ray-address auto: no Ray cluster runs on this machine{where}; "
+                           "join this machine to one with `ray start --address=HEAD:6379`, or "
+                           "leave out --ray-address to start a local one")
+    if requested.startswith("ray://"):
+        return requested  # Ray Client: Ray's own connection and messages
+    why = answers(requested)
+    if why is not None:
+        raise ClusterError(f"--ray-address {requested}: nothing answers there ({why}); is the "
+                           "head up? `ray status` on it prints its address")
+    return requested
+
+
+def input_problems(paths: Sequence[str], mine: dict[str, str],
+                   seen: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Which videos some node cannot read as this machine does, and why (the first
+    node that differs). `mine` and each node's entry in `seen` map an absolute path to
+    its fingerprint or "error: why"."""
+    problems: dict[str, str] = {}
+    for path in paths:
+        absolute = os.path.abspath(path)
+        for node, theirs in seen.items():
+            fingerprint = theirs.get(absolute, "error: not checked")
+            if fingerprint == mine[absolute]:
+                continue
+            if fingerprint.startswith("error: "):
+                why = f"Ray node {node} cannot read {absolute} ({fingerprint[7:]})"
+            else:
+                why = f"Ray node {node} sees a different file at {absolute}"
+            problems[path] = (f"{path}: {why}. With --backend ray every node must see the "
+                              "videos at the same path (a shared filesystem); see the README, "
+                              "'Running on a cluster'")
+            break
+    return problems
+
+
+def _connect(ray: Any, requested: str | None) -> RayConnection:
+    address = resolve_address(requested, _local_cluster(ray), _answers)
     # Ray 2.59+ protects clusters with a token, but a driver joining one by address
     # only sends it when told to: when a token is at hand and the user did not
     # choose, send it (a cluster without token authentication ignores it). Starting
     # a local instance, Ray sets this up itself.
-    joining = address is not None or bool(os.environ.get("RAY_ADDRESS"))
-    if joining and "RAY_AUTH_MODE" not in os.environ and (
+    if address != "local" and "RAY_AUTH_MODE" not in os.environ and (
             os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
             or (Path.home() / ".ray" / "auth_token").is_file()):
         os.environ["RAY_AUTH_MODE"] = "token"
     import facecut
 
-    # ray.init replaces the SIGTERM handler; the CLI's own must stay in charge.
-    previous = signal.getsignal(signal.SIGTERM)
+    # A signal during ray.init must not raise inside Ray's C++ start-up (it can
+    # crash there): note it and act once init returns. Ray also installs its own
+    # SIGTERM handler (sys.exit) during init; the CLI's handlers are put back after.
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    stopped: list[int] = []
+    for signum in signals:
+        signal.signal(signum, lambda number, _frame: stopped.append(number))
+    context = None
     try:
         context = ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
                            # ship this package to every node, so workers run this very code
                            runtime_env={"py_modules": [os.path.dirname(facecut.__file__)],
                                         **_fault_env()})
+    except SystemExit:  # Ray's SIGTERM handler
+        stopped.append(signal.SIGTERM)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        where = f"the Ray cluster at {address}" if address else "Ray"
-        hint = ("no Ray cluster runs on this machine: start one with `ray start --head`, or "
-                "leave out --ray-address to start a local one" if address == "auto" else
-                "check the address (`ray status` on the head node prints it) and that this "
-                "machine has the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)")
-        raise ClusterError(f"cannot connect to {where} ({_first_line(error)}); {hint}") from None
+        if stopped:
+            raise Interrupted(stopped[0]) from None
+        raise ClusterError(f"cannot connect to {_where(requested)} ({_first_line(error)}); "
+                           "run the command on a node of the cluster (the head, or a machine "
+                           "joined with `ray start --address=HEAD:6379 --num-cpus=0`) that has "
+                           "the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)") from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if stopped:
+        ray.shutdown()
+        from .media import ChildProcesses
+
+        ChildProcesses.kill_all()
+        raise Interrupted(stopped[0])
     _cluster_messages_to_stderr(ray)
-    return RayConnection(context.address_info.get("gcs_address") or address or "local")
+    assert context is not None
+    return RayConnection(context.address_info.get("gcs_address") or address)
+
+
+def _where(requested: str | None) -> str:
+    if requested is None:
+        return "a local Ray instance"
+    return "the Ray cluster on this machine" if requested == "auto" else \
+        f"the Ray cluster at {requested}"
 
 
 def _cluster_messages_to_stderr(ray: Any) -> None:
@@ -224,7 +313,11 @@ def _cluster_messages_to_stderr(ray: Any) -> None:
         return
 
     def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
-        original({**data, "is_err": True}, ignore_prefix)
+        # first lines only: a worker's death comes with a long state dump, and our
+        # own warning already says which frames are run again
+        lines = [str(line).strip().splitlines()[0] for line in data.get("lines", ())
+                 if str(line).strip()]
+        original({**data, "lines": lines, "is_err": True}, ignore_prefix)
 
     to_stderr.facecut_wrapped = True  # type: ignore[attr-defined]
     module.print_to_stdstream = to_stderr
@@ -238,6 +331,27 @@ def _fault_env() -> dict[str, Any]:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+class _CpuWatch:
+    """Notices a cluster that has had no CPU at all for NO_CPU_SECONDS (checked
+    every few seconds, not on every poll)."""
+
+    def __init__(self, ray: Any) -> None:
+        self._ray = ray
+        self._checked = 0.0
+        self._since: float | None = None  # when the CPUs were first seen gone
+
+    def lost(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked < 5.0:
+            return False
+        self._checked = now
+        if self._ray.cluster_resources().get("CPU", 0) >= 1:
+            self._since = None
+            return False
+        self._since = self._since if self._since is not None else now
+        return now - self._since >= NO_CPU_SECONDS
 
 
 class _BarSlots:
@@ -279,7 +393,9 @@ class RayRunner:
         self._slot: int | None = None
 
     def _submit(self, chunk: Chunk, attempt: int) -> None:
-        self._pending[self._task.remote(*self._args, chunk)] = (chunk, attempt)
+        # a second attempt is spread away from where the first was placed
+        task = self._task if attempt == 1 else self._task.options(scheduling_strategy="SPREAD")
+        self._pending[task.remote(*self._args, chunk)] = (chunk, attempt)
 
     def _grow_bar(self, frames: int) -> None:
         if self._bar is None:
@@ -297,9 +413,16 @@ class RayRunner:
             self._submit(chunk, 1)
         results: list[ChunkResult] = []
         failure: FacecutError | None = None
+        watch = _CpuWatch(self._ray)
         while self._pending:
             if ChildProcesses.stopping:  # Ctrl-C or SIGTERM on the driver
                 raise Interrupted(signal.SIGINT)
+            if watch.lost():
+                raise ClusterError(
+                    f"{self._video_info.path}: the Ray cluster has had no CPU for "
+                    f"{NO_CPU_SECONDS:.0f} s (its nodes are gone), so {len(self._pending)} "
+                    "chunk(s) cannot run; this video was not finished. Bring nodes back and "
+                    "rerun: finished chunks are kept in the scan cache")
             ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=POLL_SECONDS)
             for ref in ready:
                 chunk, attempt = self._pending.pop(ref)
@@ -333,6 +456,10 @@ class RayRunner:
             # our code raised (a bug, not a lost worker): running it again would too
             raise WorkerError(f"{what}: the scan failed on a Ray worker "
                               f"({_first_line(error.cause or error)})") from None
+        except ray.exceptions.RuntimeEnvSetupError as error:
+            raise ClusterError(f"{what}: a Ray node could not set up facecut's code "
+                               f"({_first_line(error)}); is requirements-ray.txt installed "
+                               "there, with the same Python?") from None
         except ray.exceptions.RayError as error:
             # the worker process or its node died (crash, OOM kill, node lost)
             reason = _first_line(error)

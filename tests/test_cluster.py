@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -111,6 +112,15 @@ def test_ray_gives_the_local_pools_results(ray_cluster, montage, short_montage, 
     assert "Traceback" not in result.stderr
 
 
+def _start_on_cluster(cluster: dict, montage, reference: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "video_inference.py"), "--video", str(montage.path),
+         "--reference", str(reference), "--backend", "ray", "--ray-address",
+         cluster["address"], "--no-cache", "--quiet", "--output", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**cluster["env"], "PYTHONPATH": str(ROOT)})
+
+
 def _scan_task_processes() -> list[int]:
     """Ray workers running a chunk right now (Ray titles a busy worker ray::<task>)."""
     found = []
@@ -129,12 +139,7 @@ def test_a_chunk_whose_worker_is_killed_runs_again(ray_cluster, montage, referen
     """SIGKILL the worker process in the middle of a chunk: the chunk runs again on
     another worker and the run ends as if nothing happened."""
     out = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "video_inference.py"), "--video", str(montage.path),
-         "--reference", str(reference), "--backend", "ray", "--ray-address",
-         ray_cluster["address"], "--no-cache", "--quiet", "--output", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**ray_cluster["env"], "PYTHONPATH": str(ROOT)})
+    process = _start_on_cluster(ray_cluster, montage, reference, out)
     killed = None
     deadline = time.monotonic() + 300
     while killed is None and process.poll() is None and time.monotonic() < deadline:
@@ -175,21 +180,62 @@ def test_a_chunk_that_dies_twice_fails_its_video_and_the_rerun_resumes(
                  "--backend", "ray", "--ray-address", ray_cluster["address"],
                  "--num_processes", "2", output=out / "montage")
     assert again.returncode == 0, again.stderr
-    assert "1 of" in again.stderr and "read from the cache (resumed)" in again.stderr
+    assert re.search(r"\b1 of \d+ scan chunks read from the cache \(resumed\)", again.stderr)
+    assert json.loads((out / "montage" / "metadata.json").read_text())["stats"][
+        "chunks_from_cache"] == 1
     assert _segments(out / "montage") == _segments(local_results / "montage")
 
 
+def test_ctrl_c_stops_the_chunks_on_the_cluster(ray_cluster, montage, reference, tmp_path):
+    """SIGINT while chunks run on the cluster: exit 130 promptly, nothing kept, and
+    no chunk of ours left running on the cluster."""
+    out = tmp_path / "stopped"
+    process = _start_on_cluster(ray_cluster, montage, reference, out)
+    deadline = time.monotonic() + 300
+    while not _scan_task_processes() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.poll() is None, "the run ended before a chunk was seen running"
+    process.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - stopped < 15, "slow to stop"
+    assert stderr.strip().splitlines()[-1] == \
+        "error: interrupted by SIGINT; no partial results were kept"
+    assert not (out / "metadata.json").exists()
+    deadline = time.monotonic() + 15
+    while _scan_task_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _scan_task_processes() == [], "chunks still running on the cluster"
+
+
 def test_ray_errors_are_one_line(tmp_path, short_montage, reference):
-    """No cluster where one is asked for: one line that says what to do, exit 2."""
+    """No cluster where one is asked for, or no Ray at all: one line that says what
+    to do, exit 2, at once."""
     if not HAVE_RAY:
         pytest.skip("ray is not installed")
     port = _free_port()  # nothing listens there
     result = run_cli("--video", str(short_montage.path), "--reference", str(reference),
                      "--backend", "ray", "--ray-address", f"127.0.0.1:{port}",
-                     output=tmp_path / "out", timeout=300)
+                     output=tmp_path / "out", timeout=120)
     assert result.code == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "cannot connect to the Ray cluster" in errors[0], result.stderr
+    assert errors == [f"error: --ray-address 127.0.0.1:{port}: nothing answers there "
+                      "(Connection refused); is the head up? `ray status` on it prints its "
+                      "address"], result.stderr
     usage = run_cli("--video", str(short_montage.path), "--reference", str(reference),
                     "--ray-address", "auto", output=tmp_path / "out2")
     assert usage.code == 2 and "--ray-address needs --backend ray" in usage.stderr
+    # Ray not installed: a stand-in package that fails to import, as a missing one does
+    fake = tmp_path / "no-ray" / "ray"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "video_inference.py"), "--video", str(short_montage.path),
+         "--reference", str(reference), "--backend", "ray", "--quiet", "--output",
+         str(tmp_path / "out3")], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{fake.parent}:{ROOT}"})
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "error: --backend ray needs Ray, which is not installed: "
+        "pip install -r requirements-ray.txt"), missing.stderr
