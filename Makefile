@@ -10,13 +10,19 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test system-deps bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ray.txt
+# `make run` needs only the runtime; `make test` adds the test tools and Ray (the
+# cluster tests), which local use never needs.
+$(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt requirements-ray.txt
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.runtime
 	@test -n "$(VIDEO)" -a -n "$(REF)" || { echo "usage: make run VIDEO=path REF=photo [ARGS=...]"; exit 2; }
 	$(PY) video_inference.py --video "$(VIDEO)" --reference "$(REF)" $(ARGS)
 

@@ -196,8 +196,12 @@ _OUTPUT = threading.Lock()
 
 
 def _say(*lines: str, err: bool = False) -> None:
+    from tqdm import tqdm
+
     stream = sys.stderr if err else sys.stdout
-    with _OUTPUT:
+    # progress bars on the terminal are cleared first and redrawn after, so the
+    # message starts on a line of its own
+    with _OUTPUT, tqdm.external_write_mode(file=stream):
         stream.write("".join(f"{line}\n" for line in lines))
         stream.flush()
 
