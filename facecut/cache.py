@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import log
-from .errors import Interrupted
 from .media import ChildProcesses
 from .planning import Chunk
 from .scan import ChunkResult
@@ -38,8 +36,7 @@ def file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            if ChildProcesses.stopping:  # a signal arrived (a long read on a video thread)
-                raise Interrupted(signal.SIGINT)
+            ChildProcesses.raise_if_stopping()  # a long read, maybe on a video thread
             digest.update(block)
     return digest.hexdigest()
 

@@ -9,7 +9,6 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
@@ -190,18 +189,15 @@ def _report(error: BaseException, debug: bool) -> None:
     _say(f"error: {' '.join(text.split())}", err=True)
 
 
-# Videos finish on several threads with --backend ray: each message is written whole,
-# under one lock, so two videos' lines (or JSON records) never mix.
-_OUTPUT = threading.Lock()
-
-
 def _say(*lines: str, err: bool = False) -> None:
+    """Write a message whole. tqdm's write mode holds its lock (videos finish on
+    several threads with --backend ray, so two videos' lines or JSON records never
+    mix) and clears the progress bars first, so the message starts on a line of its
+    own; the bars are redrawn after."""
     from tqdm import tqdm
 
     stream = sys.stderr if err else sys.stdout
-    # progress bars on the terminal are cleared first and redrawn after, so the
-    # message starts on a line of its own
-    with _OUTPUT, tqdm.external_write_mode(file=stream):
+    with tqdm.external_write_mode(file=stream):
         stream.write("".join(f"{line}\n" for line in lines))
         stream.flush()
 

@@ -22,7 +22,6 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -110,11 +109,6 @@ def _fingerprint(path: str) -> str:
 
 # ------------------------------------------------------------------ driver side
 
-@dataclass(frozen=True)
-class RayConnection:
-    address: str  # the cluster's GCS address, for messages
-
-
 class RayBackend:
     """One connection to a Ray cluster for the whole run; makes a runner per video.
 
@@ -124,7 +118,7 @@ class RayBackend:
 
     def __init__(self, address: str | None, chunks_per_video: int | None) -> None:
         self._ray = _import_ray()
-        self.connection = _connect(self._ray, address)
+        _connect(self._ray, address)
         self.cpus = int(self._ray.cluster_resources().get("CPU", 0))
         if self.cpus < 1:
             self.close()
@@ -152,8 +146,8 @@ class RayBackend:
         returns video -> why not, for those that fail somewhere."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        mine = {os.path.abspath(path): _fingerprint(os.path.abspath(path)) for path in paths}
         absolute = [os.path.abspath(path) for path in paths]
+        mine = {path: _fingerprint(path) for path in absolute}
         check = self._ray.remote(num_cpus=0, max_retries=1)(_inputs_seen)
         pending = {check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
             node["NodeID"], soft=False)).remote(absolute): node for node in self.nodes}
@@ -246,7 +240,7 @@ def input_problems(paths: Sequence[str], mine: dict[str, str],
     return problems
 
 
-def _connect(ray: Any, requested: str | None) -> RayConnection:
+def _connect(ray: Any, requested: str | None) -> None:
     address = resolve_address(requested, _local_cluster(ray), _answers)
     # Ray 2.59+ protects clusters with a token, but a driver joining one by address
     # only sends it when told to: when a token is at hand and the user did not
@@ -266,9 +260,8 @@ def _connect(ray: Any, requested: str | None) -> RayConnection:
     stopped: list[int] = []
     for signum in signals:
         signal.signal(signum, lambda number, _frame: stopped.append(number))
-    context = None
     try:
-        context = ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
                            # ship this package to every node, so workers run this very code
                            runtime_env={"py_modules": [os.path.dirname(facecut.__file__)],
                                         **_fault_env()})
@@ -291,8 +284,6 @@ def _connect(ray: Any, requested: str | None) -> RayConnection:
         ChildProcesses.kill_all()
         raise Interrupted(stopped[0])
     _cluster_messages_to_stderr(ray)
-    assert context is not None
-    return RayConnection(context.address_info.get("gcs_address") or address)
 
 
 def _where(requested: str | None) -> str:
@@ -415,8 +406,7 @@ class RayRunner:
         failure: FacecutError | None = None
         watch = _CpuWatch(self._ray)
         while self._pending:
-            if ChildProcesses.stopping:  # Ctrl-C or SIGTERM on the driver
-                raise Interrupted(signal.SIGINT)
+            ChildProcesses.raise_if_stopping()  # Ctrl-C or SIGTERM on the driver
             if watch.lost():
                 raise ClusterError(
                     f"{self._video_info.path}: the Ray cluster has had no CPU for "

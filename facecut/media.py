@@ -115,6 +115,13 @@ class ChildProcesses:
             cls._children.discard(process)
 
     @classmethod
+    def raise_if_stopping(cls) -> None:
+        """Raise Interrupted if a signal told this process to stop: long work on
+        any thread calls this between steps, so nothing new starts after Ctrl-C."""
+        if cls.stopping:
+            raise Interrupted(signal.SIGINT)
+
+    @classmethod
     def kill_all(cls) -> None:
         cls.stopping = True
         with cls._lock:
@@ -141,8 +148,7 @@ def _last_lines(text: str, count: int = 3) -> str:
 def run_command(args: Sequence[str], what: str) -> str:
     """Run a command to completion and return its stdout; raise FFmpegError naming
     `what` failed with the tail of its stderr."""
-    if ChildProcesses.stopping:  # a signal arrived: start nothing new
-        raise Interrupted(signal.SIGINT)
+    ChildProcesses.raise_if_stopping()  # a signal arrived: start nothing new
     try:
         process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)

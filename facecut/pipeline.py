@@ -360,16 +360,11 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
         futures = [executor.submit(cut, job) for job in jobs]
         try:
             return [future.result() for future in futures]
-        except Interrupted:
-            # stop queued cuts and end running ffmpeg children now, so the executor's
-            # shutdown does not wait for them
-            for future in futures:
+        except BaseException as error:
+            for future in futures:  # this video's queued cuts
                 future.cancel()
-            ChildProcesses.kill_all()
-            raise
-        except BaseException:
-            # a bug in one cut: stop this video's queued cuts only (other videos may be
-            # cutting on other threads)
-            for future in futures:
-                future.cancel()
+            if isinstance(error, Interrupted):
+                # end running ffmpeg children now, so the executor's shutdown does not
+                # wait for them; a bug in one cut leaves other videos' cuts running
+                ChildProcesses.kill_all()
             raise

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .errors import FacecutError, Interrupted, WorkerError
+from .errors import FacecutError, WorkerError
 from .faces import distance, distances
 from .media import ChildProcesses, VideoInfo, read_frames
 from .planning import Chunk
