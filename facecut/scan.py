@@ -106,8 +106,9 @@ _bar_offset = 0  # terminal lines above the worker bars (the batch's overall bar
 
 
 def _on_terminate(signum: int, _frame: Any) -> None:
-    # Pool.terminate() sends SIGTERM: end our ffmpeg decoder before dying.
-    ChildProcesses.kill_all()
+    # Pool.terminate() sends SIGTERM: end our ffmpeg decoder, and wait for it, before
+    # dying; the parent joins us, so once the pool is gone no decoder is left either.
+    ChildProcesses.kill_all(wait=2.0)
     os._exit(128 + signum)
 
 

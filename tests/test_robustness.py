@@ -20,7 +20,7 @@ import pytest
 import montage as montage_builder
 from checks import audio_offset, audio_streams, ffprobe_streams, video_frame_count
 from conftest import ROOT, CliResult, peak_rss_mib, run_cli
-from test_signals import processes_in_group
+from test_signals import describe_processes, left_in_group, processes_in_group
 
 pytestmark = [pytest.mark.media]
 FFMPEG = montage_builder.ffmpeg()
@@ -466,7 +466,8 @@ def test_worker_killed_fails_clearly(montage, reference, tmp_path):
     assert "worker died" in stderr.strip().splitlines()[-1]
     assert snapshot(out) == before
     assert_clean(out)
-    assert processes_in_group(process.pid) == []
+    left = left_in_group(process.pid)
+    assert left == [], describe_processes(left)
 
 
 @pytest.mark.slow
@@ -501,8 +502,8 @@ def test_signal_during_cutting(short_montage, reference, tmp_path, signum, code)
     assert process.returncode == code, stderr
     assert time.monotonic() - sent < 5
     assert "Traceback" not in stderr
-    time.sleep(0.5)
-    assert processes_in_group(process.pid) == []
+    left = left_in_group(process.pid)
+    assert left == [], describe_processes(left)
     assert snapshot(out) == before
     assert_clean(out)
 

@@ -30,6 +30,31 @@ def processes_in_group(pgid: int) -> list[int]:
     return found
 
 
+def left_in_group(pgid: int, grace: float = 5.0) -> list[int]:
+    """The group's processes still there `grace` seconds after its leader exited.
+    The grace is for processes that end by themselves once the leader is gone:
+    multiprocessing's resource tracker exits only when its parent's pipe closes, so
+    it can still be running a few ms after the parent has been reaped."""
+    deadline = time.monotonic() + grace
+    while processes_in_group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return processes_in_group(pgid)
+
+
+def describe_processes(pids: list[int]) -> str:
+    """What each leftover process is (command line, state, parent), for a failure message."""
+    lines = []
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            lines.append(f"{pid}: gone")
+            continue
+        lines.append(f"{pid} state {stat[0]} parent {stat[1]}: {cmdline[:200]}")
+    return "; ".join(lines)
+
+
 def start(montage, reference, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "video_inference.py"), "--video", str(montage.path),
@@ -68,8 +93,6 @@ def test_signal_during_scan(montage, reference, tmp_path, signum, to_group, code
     assert time.monotonic() - sent < 5
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted")
-    deadline = time.monotonic() + 5
-    while processes_in_group(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_in_group(process.pid) == [], "orphaned worker or ffmpeg processes"
+    left = left_in_group(process.pid)
+    assert left == [], f"orphaned worker or ffmpeg processes: {describe_processes(left)}"
     assert not out.exists(), "a folder the run created is left behind"
