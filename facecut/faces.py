@@ -296,8 +296,16 @@ def dlib_chip(frame: np.ndarray, face: FoundFace, landmarks: Any) -> np.ndarray:
     import dlib
 
     box = face.box
-    rgb = np.ascontiguousarray(frame[:, :, ::-1])
-    shape = landmarks(rgb, dlib.rectangle(box.x, box.y, box.x + box.w, box.y + box.h))
+    # Work on a window of one face size around the box, not the whole frame: the
+    # landmarks and the padded, rotated chip lie well inside it, and converting a
+    # 720p frame to RGB for each face cost a quarter of the embedding's time.
+    height, width = frame.shape[:2]
+    margin = max(box.w, box.h)
+    x0, y0 = max(0, box.x - margin), max(0, box.y - margin)
+    x1, y1 = min(width, box.x + box.w + margin), min(height, box.y + box.h + margin)
+    rgb = np.ascontiguousarray(frame[y0:y1, x0:x1, ::-1])
+    shape = landmarks(rgb, dlib.rectangle(box.x - x0, box.y - y0, box.x + box.w - x0,
+                                          box.y + box.h - y0))
     chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
     return np.ascontiguousarray(chip[:, :, ::-1])
 

@@ -442,6 +442,34 @@ def read_frames(video: VideoInfo, start_frame: int, stop_frame: int,
         yield index, frame
 
 
+def frame_selection(clock: FrameClock, start_time: Fraction, start_frame: int,
+                    every: int) -> str | None:
+    """An ffmpeg `select` expression (over input timestamps `t`, with -copyts) that
+    drops, inside ffmpeg, frames before `start_frame` and, on constant-rate video,
+    frames whose index is not a multiple of `every`; None if nothing can be dropped.
+
+    Dropped there, a frame is decoded but never scaled, converted to BGR and piped,
+    which is most of its cost. After a seek, decoding starts up to a keyframe
+    interval early (a second or two here, ten seconds in many files), so the frames
+    before the chunk are often more than the chunk itself. Frames let through by
+    mistake are still dropped by index in Python; the bounds are half a frame (start)
+    and a quarter step (grid) wide, so no wanted frame can be dropped."""
+    conditions = []
+    if 0 < start_frame < clock.frame_count:
+        # the midpoint between the previous frame and this one: nearest_frame maps
+        # every timestamp at or after it to start_frame or later
+        boundary = start_time + (clock.start_of(start_frame - 1) + clock.start_of(start_frame)) / 2
+        conditions.append(f"gte(t,{float(boundary)!r})")
+    grid = clock.regular_grid() if every > 1 else None
+    if grid is not None:
+        # Frame i is at start_time + first + i * step (to within a quarter step):
+        # keep i that are multiples of `every`.
+        first, step = grid
+        origin = start_time + first
+        conditions.append(f"not(mod(round((t-({float(origin)!r}))/{float(step)!r}),{every}))")
+    return "*".join(conditions) or None
+
+
 def _decode(video: VideoInfo, seek: Fraction, start_frame: int, stop_frame: int,
             every: int) -> Iterator[tuple[int, np.ndarray]]:
     clock = video.clock
@@ -449,15 +477,9 @@ def _decode(video: VideoInfo, seek: Fraction, start_frame: int, stop_frame: int,
     if seek > 0:
         input_options["ss"] = seconds_arg(seek)
     stream = ffmpeg.input(input_url(video.path), **input_options)
-    grid = clock.regular_grid() if every > 1 else None
-    if grid is not None:
-        # Frame i is at start_time + first + i * step (to within a quarter step, with
-        # -copyts): keep i that are multiples of `every`. Frames let through by
-        # mistake would still be dropped below; none that are wanted can be lost.
-        first, step = grid
-        origin = video.start_time + first
-        stream = stream.filter("select", f"not(mod(round((t-({float(origin)!r}))/{float(step)!r}),"
-                                         f"{every}))")
+    wanted = frame_selection(clock, video.start_time, start_frame, every)
+    if wanted is not None:
+        stream = stream.filter("select", wanted)
     args = _with_global_options(
         stream
         .filter("showinfo", checksum=0)
@@ -608,6 +630,7 @@ class ClipJob:
     # seek is not (MPEG-TS/PS have no index and land on the next keyframe).
     decode_from: Fraction | None = None
     copy_audio: bool = True  # False: re-encode audio in copy mode (PCM etc. in mp4)
+    encoding: str = "veryfast"  # x264 preset of accurate mode
 
 
 def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
@@ -632,7 +655,7 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
         source = ffmpeg.input(input_url(job.source), **({"ss": seconds_arg(seek)} if seek else {}))
         if job.start > seek:
             options["ss"] = seconds_arg(job.start - seek)
-        options.update({"vcodec": "libx264", "preset": "veryfast", "crf": 18,
+        options.update({"vcodec": "libx264", "preset": job.encoding, "crf": 18,
                         "pix_fmt": "yuv420p", "movflags": "+faststart"})
         if job.has_audio:
             options.update({"acodec": "aac", "b:a": "192k"})

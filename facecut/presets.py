@@ -10,6 +10,9 @@ class Preset:
     detect_size: int  # longer side of the frame the detector sees, in pixels
     interval: int  # analyse every Nth frame unless --interval is given
     description: str
+    # x264's speed preset for accurate cuts: --speed trades clip size for time
+    # (README, Presets: measured sizes and times)
+    clip_encoding: str = "veryfast"
 
 
 ACCURATE = Preset(
@@ -24,4 +27,5 @@ SPEED = Preset(
     detect_size=384,
     interval=10,
     description="every 10th frame (edges refined to the frame), detector at up to 384 px",
+    clip_encoding="ultrafast",
 )

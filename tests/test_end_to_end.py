@@ -110,6 +110,12 @@ def test_speed_preset(montage, reference, tmp_path):
     assert doc["settings"]["preset"] == "speed"
     assert measured.f1 >= 0.95
     assert measured.worst_boundary is not None and measured.worst_boundary <= 2
+    # --speed encodes clips faster (x264 ultrafast); they are just as exact
+    for segment, clip in zip(doc["segments"], result.clips(), strict=True):
+        assert video_frame_count(clip) == segment["end_frame"] - segment["start_frame"] + 1, clip
+        assert audio_streams(clip) == 1, clip
+        offset = audio_offset(clip, montage.path, segment["start_time"])
+        assert abs(offset) <= 1 / 25, f"{clip.name}: audio off by {offset * 1000:.1f} ms"
 
 
 @pytest.mark.slow

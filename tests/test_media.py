@@ -95,3 +95,20 @@ def test_paths_cannot_become_options_or_protocols(tmp_path):
 ])
 def test_ffmpeg_version(banner, version):
     assert media.ffmpeg_version(banner) == version
+
+
+@pytest.mark.parametrize("copy, encoding, expected", [
+    (False, "veryfast", ["-preset", "veryfast", "-crf", "18"]),
+    (False, "ultrafast", ["-preset", "ultrafast", "-crf", "18"]),  # --speed
+    (True, "ultrafast", None),  # stream copy: no encoder at all
+])
+def test_clip_command_encodes_with_the_presets_x264_speed(copy, encoding, expected):
+    job = media.ClipJob(source="in.mp4", destination="out/clip_1.mp4", start=Fraction(2),
+                        duration=Fraction(3), copy=copy, has_audio=True, encoding=encoding)
+    args = media.clip_command(job, "ffmpeg")
+    if expected is None:
+        assert "-preset" not in args and "libx264" not in args
+    else:
+        position = args.index("-preset")
+        assert args[position:position + 2] == expected[:2]
+        assert args[args.index("-crf") + 1] == expected[3]

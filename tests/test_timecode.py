@@ -2,6 +2,7 @@ from fractions import Fraction
 
 import pytest
 
+from facecut.media import frame_selection
 from facecut.timecode import FrameClock, floor_microseconds, parse_rational, rational_text, seconds_arg
 
 
@@ -118,3 +119,22 @@ def test_regular_grid_names_every_frame_by_rounding():
     starts = [Fraction(round(i * 1000 / 30), 1000) for i in range(3000)]
     first, step = _clock(starts).regular_grid()
     assert all(round(float((t - first) / step)) == i for i, t in enumerate(starts))
+
+
+@pytest.mark.parametrize("clock, start_time, start_frame, every, expected", [
+    # nothing to drop: from the first frame, every frame
+    (FrameClock.constant(90, Fraction(30)), Fraction(0), 0, 1, None),
+    # frames before frame 10 go: the bound is half-way between frames 9 and 10
+    (FrameClock.constant(90, Fraction(30)), Fraction(0), 10, 1, "gte(t,0.31666666666666665)"),
+    # the stream's start time shifts the bound (timestamps are the file's, -copyts)
+    (FrameClock.constant(90, Fraction(30)), Fraction(2), 10, 1, "gte(t,2.316666666666667)"),
+    # constant rate, sampled: both conditions
+    (FrameClock.constant(90, Fraction(30)), Fraction(0), 10, 5,
+     "gte(t,0.31666666666666665)*not(mod(round((t-(0.0))/0.03333333333333333),5))"),
+    # variable rate: no grid, only the start bound (gaps of 1/30, 1/30, then 1/10 s)
+    (FrameClock((Fraction(0), Fraction(1, 30), Fraction(2, 30), Fraction(2, 30) + Fraction(1, 10)),
+                Fraction(1)), Fraction(0), 2, 5, "gte(t,0.05)"),
+])
+def test_frame_selection_drops_only_frames_nobody_asked_for(clock, start_time, start_frame,
+                                                            every, expected):
+    assert frame_selection(clock, start_time, start_frame, every) == expected
