@@ -207,7 +207,8 @@ def _main(arguments: argparse.Namespace) -> int:
 
     from .faces import default_threshold
     from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
-    from .pipeline import Options, cpu_count, embed_references
+    from .pipeline import Options, cpu_count, embed_references, engine_settings
+    from .scan import LocalBackend
 
     preset = SPEED if arguments.speed else ACCURATE
     if any(not reference.strip() for reference in arguments.reference):
@@ -225,22 +226,26 @@ def _main(arguments: argparse.Namespace) -> int:
     if arguments.ray_address and arguments.backend != "ray":
         raise UsageError("--ray-address needs --backend ray")
     default_threshold(arguments.model)  # an unknown model: one line naming the choices
-    references = embed_references(photos, arguments.model, arguments.detector,
-                                  preset.detect_size)
-    backend = None
-    problems: dict[str, str] = {}
-    if arguments.backend == "ray":
-        from .cluster import RayBackend
-
-        backend = RayBackend(arguments.ray_address, arguments.num_processes)
+    processes = min(arguments.num_processes or 4, cpu_count())
+    backend: Any = None
+    if arguments.backend == "local":
+        # Started now: the workers load their models while the photos are embedded.
+        backend = LocalBackend(engine_settings(arguments.model, arguments.detector, preset),
+                               processes)
     try:
-        if backend is not None:
+        references = embed_references(photos, arguments.model, arguments.detector,
+                                      preset.detect_size)
+        problems: dict[str, str] = {}
+        if arguments.backend == "ray":
+            from .cluster import RayBackend
+
+            backend = RayBackend(arguments.ray_address, arguments.num_processes)
             problems = backend.unreadable_inputs(videos)
         show_bars = not arguments.quiet
         jobs = [Options(
             video=video, references=tuple(photos), output=output,
             interval=arguments.interval or preset.interval, preset=preset,
-            processes=min(arguments.num_processes or 4, cpu_count()),
+            processes=processes,
             threshold=arguments.threshold, model=arguments.model,
             detector=arguments.detector, min_gap=arguments.min_gap,
             min_duration=arguments.min_duration, padding=arguments.padding,
@@ -251,15 +256,18 @@ def _main(arguments: argparse.Namespace) -> int:
         # On a cluster, several videos run at once (on threads, so that signals reach
         # the main thread outside Ray's calls) and the chunks of all of them are
         # queued together; locally, one video at a time uses every worker.
-        at_once = 0 if backend is None else min(len(jobs), backend.cpus + 1, 32)
+        at_once = 0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32)
         with tqdm(total=len(videos), desc="videos", unit="video", position=0, leave=False,
                   dynamic_ncols=True, disable=None if batch and show_bars else True) as overall:
             codes = _run_all(jobs, lambda options: _run_one(
                 options, references, arguments, batch, problems.get(options.video)),
                 at_once, overall)
-    finally:
+    except BaseException:
         if backend is not None:
-            backend.close()
+            backend.terminate()
+        raise
+    if backend is not None:
+        backend.close()
     return _batch_exit_code(codes)
 
 

@@ -116,6 +116,8 @@ class RayBackend:
     chunks of all of them are queued on the cluster together.
     """
 
+    name = "ray"
+
     def __init__(self, address: str | None, chunks_per_video: int | None) -> None:
         self._ray = _import_ray()
         _connect(self._ray, address)
@@ -168,6 +170,8 @@ class RayBackend:
     def close(self) -> None:
         # Joining a cluster: just disconnect. A local instance we started ends here.
         self._ray.shutdown()
+
+    terminate = close  # a failed run: the runners have cancelled their tasks already
 
 
 def _answers(address: str) -> str | None:

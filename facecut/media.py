@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -123,23 +122,13 @@ class ChildProcesses:
             raise Interrupted(signal.SIGINT)
 
     @classmethod
-    def kill_all(cls, wait: float = 0.0) -> None:
-        """Kill every child; with `wait`, also reap them (at most that many seconds
-        in all), so a process about to exit leaves no child still dying behind it."""
+    def kill_all(cls) -> None:
         cls.stopping = True
         with cls._lock:
             children = list(cls._children)
         for process in children:
             if process.poll() is None:
                 process.kill()
-        deadline = time.monotonic() + wait
-        for process in children if wait > 0 else []:
-            try:
-                # With a timeout, Popen.wait never blocks on the lock another thread
-                # (or the code this handler interrupted) may hold while waiting.
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
 
 
 def _killed(signum: int, what: str) -> BaseException:

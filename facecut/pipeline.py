@@ -100,6 +100,15 @@ class RunReport:
     metric: str = ""
 
 
+def engine_settings(model: str, detector: str, preset: Preset) -> EngineSettings:
+    """What every worker scans with. Tracks split at a distance scaled from the
+    model's own threshold, not --threshold: what a scan records must not depend on
+    settings a cached rerun may change (the user's threshold applies when frames are
+    labelled)."""
+    metric, threshold = default_threshold(model)
+    return EngineSettings(model, detector, preset.detect_size, metric, threshold)
+
+
 def cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -147,11 +156,7 @@ def _refined_replace_first_pass(results: list[ChunkResult]) -> list[ChunkResult]
 def _run_into(options: Options, video: VideoInfo, references: References, metric: str,
               threshold: float, results: ResultsFolder, staging: Path,
               started: float) -> RunReport:
-    # Workers split a track at a distance scaled from the model's own threshold, not
-    # --threshold: what a scan records must not depend on settings a cached rerun
-    # may change (the user's threshold applies when frames are labelled).
-    settings = EngineSettings(options.model, options.detector, options.preset.detect_size, metric,
-                              default_threshold(options.model)[1])
+    settings = engine_settings(options.model, options.detector, options.preset)
     cache = None
     if options.cache:
         cache = ScanCache(options.output, CacheKey(
@@ -257,7 +262,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                   extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
                          if seconds_scan > 0 else None, "frames_refined": refined,
                          "chunks_from_cache": cached,
-                         "backend": "local" if options.backend is None else "ray"})
+                         "backend": getattr(options.backend, "name", "local")})
     document = build_metadata(
         video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
                            duration=video.duration, width=video.width, height=video.height,

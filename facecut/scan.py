@@ -2,7 +2,8 @@
 
 Each worker builds its models once (pool initializer), then decodes one contiguous
 chunk of frames sequentially and analyses every `interval`-th frame, showing its own
-progress bar. The parent only plans, collects and merges.
+progress bar. A task carries its video, photos and settings, so one pool serves
+every video of a run. The parent only plans, collects and merges.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from .errors import FacecutError, WorkerError
 from .faces import distance, distances
-from .media import ChildProcesses, VideoInfo, read_frames
+from .media import VideoInfo, read_frames
 from .planning import Chunk
 from .segments import Face, FrameFaces
 from .tracking import IDS_PER_CHUNK, Tracker
@@ -98,38 +99,41 @@ def load_worker(settings: EngineSettings, references: np.ndarray) -> WorkerState
     return state
 
 
-# The local pool's per-process state, set by its initializer.
+# A local pool worker's models, loaded by its initializer. Everything about a video
+# comes with each task: one pool can serve every video of a run.
 _state: WorkerState | None = None
-_video: VideoInfo | None = None
-_show_bars = True
-_bar_offset = 0  # terminal lines above the worker bars (the batch's overall bar)
 
 
-def _on_terminate(signum: int, _frame: Any) -> None:
-    # Pool.terminate() sends SIGTERM: end our ffmpeg decoder, and wait for it, before
-    # dying; the parent joins us, so once the pool is gone no decoder is left either.
-    ChildProcesses.kill_all(wait=2.0)
-    os._exit(128 + signum)
+@dataclass(frozen=True)
+class PoolTask:
+    """One chunk for a local pool worker, with its video, photos and settings."""
+
+    settings: EngineSettings
+    video: VideoInfo
+    references: np.ndarray
+    chunk: Chunk
+    bar_position: int | None  # None: no progress bar
 
 
-def _init_worker(settings: EngineSettings, references: np.ndarray, video: VideoInfo,
-                 lock: Any, show_bars: bool, bar_offset: int) -> None:
+def _init_worker(settings: EngineSettings, lock: Any) -> None:
     # The parent handles Ctrl-C and tells the pool to stop; workers ignore SIGINT so
-    # they never print a traceback each.
+    # they never print a traceback each. SIGTERM (Pool.terminate) keeps its default
+    # action, death in the kernel: a Python handler runs only when the main thread
+    # gets to it, and an idle worker's main thread can sit in a semaphore wait that a
+    # signal landing on another of its threads never interrupts (seen: terminate()
+    # waiting for ever). Our ffmpeg decoder dies with us (PR_SET_PDEATHSIG).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_terminate)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tqdm.set_lock(lock)
-    global _state, _video, _show_bars, _bar_offset
-    _state = load_worker(settings, references)
-    _video = video
-    _show_bars = show_bars
-    _bar_offset = bar_offset
+    global _state
+    _state = load_worker(settings, np.zeros((1, 0)))
 
 
-def _scan_chunk(chunk: Chunk) -> ChunkResult | FacecutError:
-    assert _state is not None and _video is not None
-    bar = chunk.index + _bar_offset if _show_bars and not chunk.refine else None
-    return scan_chunk(_state, _video, chunk, bar)
+def _scan_chunk(task: PoolTask) -> ChunkResult | FacecutError:
+    assert _state is not None
+    state = WorkerState(task.settings, np.atleast_2d(task.references), _state.engine,
+                        _state.error)
+    return scan_chunk(state, task.video, task.chunk, task.bar_position)
 
 
 def scan_chunk(state: WorkerState, video: VideoInfo, chunk: Chunk,
@@ -271,39 +275,138 @@ class ScanBackend(Protocol):
     """Where chunk jobs run (--backend): it says how finely to split a video and
     makes each video's runner."""
 
+    name: str  # for the run's statistics
+
     def chunk_count(self, video: VideoInfo) -> int: ...
 
     def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
                show_bars: bool, bar_offset: int) -> ChunkRunner: ...
 
+    def close(self) -> None:
+        """The run is over: release the workers."""
+        ...
+
+    def terminate(self) -> None:
+        """The run failed or was interrupted: stop every worker now."""
+        ...
+
+
+class WorkerPool:
+    """`processes` spawned workers on this machine, each with the face models loaded
+    once, scanning chunks of any video; each chunk shows its own progress bar."""
+
+    def __init__(self, settings: EngineSettings, processes: int) -> None:
+        self.settings = settings
+        self._pool = _start_pool(settings, processes)
+        self._workers = _worker_ids(self._pool)
+
+    def run(self, tasks: Sequence[PoolTask],
+            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+        return _run_chunks(self._pool, self._workers, tasks, on_result)
+
+    def close(self) -> None:
+        self._pool.close()
+        self._pool.join()
+
+    def terminate(self) -> None:
+        self._pool.terminate()
+        self._pool.join()
+
+
+def pool_tasks(video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+               chunks: Sequence[Chunk], show_bars: bool, bar_offset: int) -> list[PoolTask]:
+    """The tasks that scan `chunks`: a bar per first-pass chunk, below `bar_offset`
+    lines (a batch's overall bar); refinement chunks are short and show none."""
+    return [PoolTask(settings, video, references, chunk,
+                     chunk.index + bar_offset if show_bars and not chunk.refine else None)
+            for chunk in chunks]
+
 
 class LocalPool:
-    """A pool of `processes` spawned workers on this machine, started at the first
-    chunk that needs scanning (a fully cached scan starts none), each with its own
-    progress bar."""
+    """One video's runner on its own pool of `processes` workers, started at the
+    first chunk that needs scanning (a fully cached scan starts none)."""
 
     def __init__(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
                  show_bars: bool, bar_offset: int, processes: int) -> None:
-        self._start = (settings, references, video, show_bars, bar_offset, processes)
-        self._pool: Any = None
-        self._workers: set[int] = set()
+        self._context = (video, settings, references)
+        self._bars = (show_bars, bar_offset)
+        self._processes = processes
+        self._pool: WorkerPool | None = None
 
     def run(self, chunks: Sequence[Chunk],
             on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
         if self._pool is None:
-            self._pool = _start_pool(*self._start)
-            self._workers = _worker_ids(self._pool)
-        return _run_chunks(self._pool, self._workers, chunks, on_result)
+            self._pool = WorkerPool(self._context[1], self._processes)
+        return self._pool.run(pool_tasks(*self._context, chunks, *self._bars), on_result)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
-            self._pool.join()
 
     def terminate(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
-            self._pool.join()
+
+
+class LocalBackend:
+    """--backend local for a whole run: one pool of `processes` workers, started
+    when the run starts, so the workers load their models (~3 s here) while this
+    process embeds the photos and probes the video, and kept for every video of a
+    batch instead of a pool per video. A failed scan ends the pool (a worker may
+    be dead or stuck); the next video starts a new one."""
+
+    name = "local"
+
+    def __init__(self, settings: EngineSettings, processes: int) -> None:
+        self.settings = settings
+        self.processes = processes
+        self._pool: WorkerPool | None = WorkerPool(settings, processes)
+
+    def chunk_count(self, video: VideoInfo) -> int:
+        return self.processes
+
+    def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+               show_bars: bool, bar_offset: int) -> ChunkRunner:
+        if (settings.model, settings.detector, settings.detect_size) != \
+                (self.settings.model, self.settings.detector, self.settings.detect_size):
+            raise ValueError("the pool's workers loaded other models than this video needs")
+        return _SharedPoolRunner(self, video, settings, references, show_bars, bar_offset)
+
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            self._pool = WorkerPool(self.settings, self.processes)
+        return self._pool
+
+    def terminate(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
+class _SharedPoolRunner:
+    """One video's chunks on the run's pool; closing leaves the pool to the next video."""
+
+    def __init__(self, backend: LocalBackend, video: VideoInfo, settings: EngineSettings,
+                 references: np.ndarray, show_bars: bool, bar_offset: int) -> None:
+        self._backend = backend
+        self._context = (video, settings, references)
+        self._bars = (show_bars, bar_offset)
+
+    def run(self, chunks: Sequence[Chunk],
+            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+        return self._backend.pool().run(pool_tasks(*self._context, chunks, *self._bars),
+                                        on_result)
+
+    def close(self) -> None:
+        pass
+
+    def terminate(self) -> None:
+        self._backend.terminate()
 
 
 def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
@@ -354,8 +457,7 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     return results
 
 
-def _start_pool(settings: EngineSettings, references: np.ndarray, video: VideoInfo,
-                show_bars: bool, bar_offset: int, processes: int) -> Any:
+def _start_pool(settings: EngineSettings, processes: int) -> Any:
     context = multiprocessing.get_context("spawn")
     # One lock, made in the workers' context, serialises every bar's terminal writes.
     lock = context.RLock()
@@ -367,17 +469,16 @@ def _start_pool(settings: EngineSettings, references: np.ndarray, video: VideoIn
     try:
         with _single_threaded_children():
             return context.Pool(processes=processes, initializer=_init_worker,
-                                initargs=(settings, references, video, lock, show_bars,
-                                          bar_offset))
+                                initargs=(settings, lock))
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_chunks(pool: Any, workers: set[int], chunks: Sequence[Chunk],
+def _run_chunks(pool: Any, workers: set[int], tasks: Sequence[PoolTask],
                 on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
     results: list[ChunkResult] = []
-    pending = pool.imap_unordered(_scan_chunk, chunks)
-    while len(results) < len(chunks):
+    pending = pool.imap_unordered(_scan_chunk, tasks)
+    while len(results) < len(tasks):
         try:
             outcome = pending.next(timeout=1.0)
         except multiprocessing.TimeoutError:
