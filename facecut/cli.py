@@ -229,7 +229,6 @@ def _main(arguments: argparse.Namespace) -> int:
     processes = min(arguments.num_processes or 4, cpu_count())
     backend: Any = None
     if arguments.backend == "local":
-        # Started now: the workers load their models while the photos are embedded.
         backend = LocalBackend(engine_settings(arguments.model, arguments.detector, preset),
                                processes)
     try:
