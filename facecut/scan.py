@@ -296,7 +296,6 @@ class WorkerPool:
     once, scanning chunks of any video; each chunk shows its own progress bar."""
 
     def __init__(self, settings: EngineSettings, processes: int) -> None:
-        self.settings = settings
         self._pool = _start_pool(settings, processes)
         self._workers = _worker_ids(self._pool)
 
@@ -320,32 +319,6 @@ def pool_tasks(video: VideoInfo, settings: EngineSettings, references: np.ndarra
     return [PoolTask(settings, video, references, chunk,
                      chunk.index + bar_offset if show_bars and not chunk.refine else None)
             for chunk in chunks]
-
-
-class LocalPool:
-    """One video's runner on its own pool of `processes` workers, started at the
-    first chunk that needs scanning (a fully cached scan starts none)."""
-
-    def __init__(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
-                 show_bars: bool, bar_offset: int, processes: int) -> None:
-        self._context = (video, settings, references)
-        self._bars = (show_bars, bar_offset)
-        self._processes = processes
-        self._pool: WorkerPool | None = None
-
-    def run(self, chunks: Sequence[Chunk],
-            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
-        if self._pool is None:
-            self._pool = WorkerPool(self._context[1], self._processes)
-        return self._pool.run(pool_tasks(*self._context, chunks, *self._bars), on_result)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-
-    def terminate(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
 
 
 class LocalBackend:
@@ -428,9 +401,10 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     """
     if not chunks:
         return []
+    own_pool = None
     if runner is None:
-        runner = LocalPool(video, settings, references, show_bars, bar_offset,
-                           min(processes or len(chunks), len(chunks)))
+        own_pool = LocalBackend(settings, min(processes or len(chunks), len(chunks)))
+        runner = own_pool.runner(video, settings, references, show_bars, bar_offset)
 
     def run(todo: Sequence[Chunk]) -> list[ChunkResult]:
         done: list[ChunkResult] = []
@@ -455,6 +429,8 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
         runner.terminate()
         raise
     runner.close()
+    if own_pool is not None:
+        own_pool.close()
     return results
 
 
