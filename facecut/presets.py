@@ -10,6 +10,7 @@ class Preset:
     detect_size: int  # longer side of the frame the detector sees, in pixels
     interval: int  # analyse every Nth frame unless --interval is given
     description: str
+    detector: str  # unless --detector says otherwise
     # x264's speed preset for accurate cuts: --speed trades clip size for time
     # (README, Presets: measured sizes and times)
     clip_encoding: str = "veryfast"
@@ -20,12 +21,16 @@ ACCURATE = Preset(
     detect_size=640,
     interval=1,
     description="every frame, detector at up to 640 px",
+    detector="dlib",
 )
 
 SPEED = Preset(
     name="speed",
     detect_size=384,
     interval=10,
-    description="every 10th frame (edges refined to the frame), detector at up to 384 px",
+    description="every 10th frame (edges refined to the frame), BlazeFace detector",
+    # ~9 ms per 720p frame against ~70-90 ms for dlib's HOG at 384 px, same faces found
+    # on the benchmark montage (README, "Detectors")
+    detector="blazeface",
     clip_encoding="ultrafast",
 )
