@@ -93,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default per model: Dlib 0.5 Euclidean)")
     parser.add_argument("--model", default="Dlib", metavar="NAME",
                         help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512")
-    parser.add_argument("--detector", default="dlib", metavar="NAME",
-                        help="DeepFace detector, e.g. dlib (default, offline), opencv, retinaface, yunet")
+    parser.add_argument("--detector", metavar="NAME",
+                        help="face detector: dlib (default, offline), blazeface (--speed's "
+                             "default, offline), or another DeepFace detector, e.g. opencv, "
+                             "retinaface, yunet")
     parser.add_argument("--min-gap", "--min_gap", type=_seconds, default=Fraction(1, 2),
                         metavar="SECONDS", help="merge appearances separated by less (default 0.5)")
     parser.add_argument("--min-duration", "--min_duration", type=_seconds, default=Fraction(0),
@@ -205,12 +207,14 @@ def _say(*lines: str, err: bool = False) -> None:
 def _main(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .cache import CACHE_DIR
     from .faces import default_threshold
     from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
     from .pipeline import Options, cpu_count, embed_references, engine_settings
     from .scan import LocalBackend
 
     preset = SPEED if arguments.speed else ACCURATE
+    detector = arguments.detector or preset.detector
     if any(not reference.strip() for reference in arguments.reference):
         raise UsageError("--reference is empty; give the path of a photo of the person")
     if any(not video.strip() for video in arguments.video):
@@ -229,11 +233,20 @@ def _main(arguments: argparse.Namespace) -> int:
     processes = min(arguments.num_processes or 4, cpu_count())
     backend: Any = None
     if arguments.backend == "local":
-        backend = LocalBackend(engine_settings(arguments.model, arguments.detector, preset),
+        backend = LocalBackend(engine_settings(arguments.model, detector, preset),
                                processes)
     try:
-        references = embed_references(photos, arguments.model, arguments.detector,
-                                      preset.detect_size)
+        if backend is not None and (arguments.no_cache or not all(
+                (output / CACHE_DIR).is_dir() for output in outputs)):
+            # Some video will be scanned: start the workers now and let one of them
+            # embed the photos, so their models load once, not here as well (~1 s of
+            # CPU). When every results folder holds a scan cache the pool waits until
+            # a chunk needs it: a rerun that only changes --threshold may scan
+            # nothing at all, and this process embeds the photos itself.
+            backend.start()
+        references = embed_references(
+            photos, arguments.model, detector, preset.detect_size,
+            workers=backend if backend is not None and backend.started else None)
         problems: dict[str, str] = {}
         if arguments.backend == "ray":
             from .cluster import RayBackend
@@ -246,7 +259,7 @@ def _main(arguments: argparse.Namespace) -> int:
             interval=arguments.interval or preset.interval, preset=preset,
             processes=processes,
             threshold=arguments.threshold, model=arguments.model,
-            detector=arguments.detector, min_gap=arguments.min_gap,
+            detector=detector, min_gap=arguments.min_gap,
             min_duration=arguments.min_duration, padding=arguments.padding,
             copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
             dry_run=arguments.dry_run, bar_offset=1 if batch else 0,

@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
+from . import review
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distance
@@ -68,13 +69,17 @@ class References:
 
 
 def embed_references(paths: Sequence[str], model: str, detector: str,
-                     detect_size: int) -> References:
-    """Embed the largest face of every reference photo, with one model load."""
-    engine = FaceEngine(model, detector, detect_size)
+                     detect_size: int, workers: Any = None) -> References:
+    """Embed the largest face of every reference photo: on `workers` (a started
+    LocalBackend, whose models are loaded anyway), else here, with one model load."""
+    if workers is not None:
+        found = workers.embed_photos(paths)
+    else:
+        engine = FaceEngine(model, detector, detect_size)
+        found = [engine.embed_reference(path) for path in paths]
     rows = []
     photos = []
-    for path in paths:
-        reference = engine.embed_reference(path)
+    for path, reference in zip(paths, found):
         if reference.faces_found > 1:
             sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
             log.warn(f"{path}: {reference.faces_found} faces in the reference photo; using the "
@@ -208,7 +213,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         lost = lost_near_matches(partial, matched, settings.full_detect_every)
         if lost:
             ranges = frame_ranges([f for a, b in ranges for f in range(a, b)] + lost)
-        return plan_refinement(ranges)
+        return plan_refinement(ranges, join_within=options.interval)
 
     scan_started = time.monotonic()
     runner = None if options.backend is None else \
@@ -225,12 +230,17 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
     elif cached:
         log.info(f"{options.video}: {cached} of {len(chunk_results)} scan chunks read from the "
                  "cache (resumed); the rest were scanned")
+    # frames only the refinement pass analysed (it also re-analyses the sampled frame
+    # between two nearby ranges it joined into one decoder)
+    refined = len({frame.frame for result in chunk_results if result.chunk.refine
+                   for frame in result.frames}
+                  - {frame.frame for result in chunk_results if not result.chunk.refine
+                     for frame in result.frames})
     chunk_results = _refined_replace_first_pass(chunk_results)
 
     frames: list[FrameFaces] = sorted((frame for result in chunk_results for frame in result.frames),
                                       key=lambda frame: frame.frame)
     decoded = sum(result.frames_decoded for result in chunk_results if not result.chunk.refine)
-    refined = sum(len(result.frames) for result in chunk_results if result.chunk.refine)
     short = [result for result in chunk_results
              if result.frames_decoded < result.chunk.frame_count and not result.chunk.refine]
     if not frames:
@@ -251,34 +261,45 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                          threshold=threshold, metric=metric)
     segments = merge_segments([frame.frame for frame in frames], sorted(matches),
                               video.clock, options.interval, options.min_gap, options.min_duration)
-    cut_started = time.monotonic()
-    outcomes = [ClipOutcome(None) for _ in segments] if options.dry_run else \
-        cut_clips(video, segments, options, staging)
-    seconds_cut = time.monotonic() - cut_started
 
-    stats = Stats(frames_analysed=len(frames), frames_decoded=decoded,
-                  seconds_scan=seconds_scan, seconds_cut=seconds_cut,
-                  seconds_total=time.monotonic() - started, workers=len(chunks),
-                  extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
-                         if seconds_scan > 0 else None, "frames_refined": refined,
-                         "chunks_from_cache": cached,
-                         "backend": getattr(options.backend, "name", "local")})
-    document = build_metadata(
-        video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
-                           duration=video.duration, width=video.width, height=video.height,
-                           has_audio=video.has_audio, audio_streams=video.audio_streams,
-                           rotation=video.rotation, start_time=video.start_time,
-                           variable_frame_rate=video.variable_frame_rate),
-        references=references.photos,
-        settings=Settings(model=options.model, detector=options.detector, metric=metric,
-                          threshold=threshold, interval=options.interval,
-                          min_gap=options.min_gap, min_duration=options.min_duration,
-                          padding=options.padding,
-                          cut="none" if options.dry_run else "copy" if options.copy else "accurate",
-                          preset=options.preset.name, detect_size=options.preset.detect_size),
-        clock=video.clock, segments=segments, clips=outcomes, results=frames, matches=matches,
-        stats=stats)
-    _write_review(video, frames, document, threshold, results, staging)
+    def describe(outcomes: Sequence[ClipOutcome], seconds_cut: float) -> dict:
+        stats = Stats(frames_analysed=len(frames), frames_decoded=decoded,
+                      seconds_scan=seconds_scan, seconds_cut=seconds_cut,
+                      seconds_total=time.monotonic() - started, workers=len(chunks),
+                      extra={"frames_per_second": round(len(frames) / seconds_scan, 2)
+                             if seconds_scan > 0 else None, "frames_refined": refined,
+                             "chunks_from_cache": cached,
+                             "backend": getattr(options.backend, "name", "local")})
+        return build_metadata(
+            video=VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
+                               duration=video.duration, width=video.width, height=video.height,
+                               has_audio=video.has_audio, audio_streams=video.audio_streams,
+                               rotation=video.rotation, start_time=video.start_time,
+                               variable_frame_rate=video.variable_frame_rate),
+            references=references.photos,
+            settings=Settings(model=options.model, detector=options.detector, metric=metric,
+                              threshold=threshold, interval=options.interval,
+                              min_gap=options.min_gap, min_duration=options.min_duration,
+                              padding=options.padding,
+                              cut="none" if options.dry_run else "copy" if options.copy
+                              else "accurate",
+                              preset=options.preset.name, detect_size=options.preset.detect_size),
+            clock=video.clock, segments=segments, clips=outcomes, results=frames,
+            matches=matches, stats=stats)
+
+    # The review page's pictures need only the segments and detections, not the clips:
+    # they are drawn (mostly in-process work) while ffmpeg cuts.
+    with ThreadPoolExecutor(max_workers=1) as side:
+        pictures = side.submit(_review_pictures, video, frames,
+                               describe([ClipOutcome(None) for _ in segments], 0.0),
+                               threshold, staging)
+        cut_started = time.monotonic()
+        outcomes = [ClipOutcome(None) for _ in segments] if options.dry_run else \
+            cut_clips(video, segments, options, staging)
+        seconds_cut = time.monotonic() - cut_started
+        timeline, thumbnails = pictures.result()
+    document = describe(outcomes, seconds_cut)
+    results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
     results.write_text("segments.csv", segments_csv(document))
     results.write_text("segments.edl", segments_edl(document, Path(video.path).stem))
     results.write_json(METADATA, document)
@@ -292,12 +313,11 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
     return RunReport(exit_code, options.output, len(segments), on_screen, len(failed))
 
 
-def _write_review(video: VideoInfo, frames: Sequence[FrameFaces], document: dict,
-                  threshold: float, results: ResultsFolder, staging: Path) -> None:
-    """timeline.png, a thumbnail per appearance and index.html. A failure here costs
-    the review page, never the clips or metadata: it is reported as a warning."""
-    from . import review
-
+def _review_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: dict,
+                     threshold: float, staging: Path) -> tuple[str | None, dict[int, str]]:
+    """timeline.png and a thumbnail per appearance, for the review page; returns the
+    timeline's name (None if it failed) and each appearance's thumbnail. A failure here
+    costs a picture, never the clips or metadata: it is reported as a warning."""
     timeline: str | None = review.TIMELINE
     try:
         review.write_timeline(staging / review.TIMELINE, frames, video.clock, document,
@@ -323,9 +343,8 @@ def _write_review(video: VideoInfo, frames: Sequence[FrameFaces], document: dict
     # two at a time.
     with ThreadPoolExecutor(max_workers=2) as executor:
         names = list(executor.map(thumbnail, document["segments"]))
-    thumbnails = {segment["index"]: name for segment, name in zip(document["segments"], names)
-                  if name is not None}
-    results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
+    return timeline, {segment["index"]: name for segment, name in zip(document["segments"], names)
+                      if name is not None}
 
 
 # ffmpeg cuts running at once in this process, over every video being finished

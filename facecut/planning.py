@@ -62,8 +62,20 @@ def chunk_count(frame_count: int, workers: int, max_frames: int) -> int:
     return max(workers, -(-frame_count // max_frames))
 
 
-def plan_refinement(ranges: list[tuple[int, int]]) -> list[Chunk]:
+def plan_refinement(ranges: list[tuple[int, int]], join_within: int = 0) -> list[Chunk]:
     """Chunks that analyse every frame of the given [first, stop) ranges; each range
-    is short, so one chunk each, spread over the workers by the pool."""
+    is short, so one chunk each, spread over the workers by the pool.
+
+    Ranges at most `join_within` frames apart share one chunk, the frames between
+    them analysed too: a chunk starts its own decoder, which seeks and decodes up to
+    a keyframe interval before its first frame (~0.45 CPU-s per chunk on the 720p
+    montage), far more than analysing the sampled frame that usually separates the
+    two ranges on either side of an appearance's edge."""
+    merged: list[tuple[int, int]] = []
+    for first, stop in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and first - merged[-1][1] <= join_within:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((first, stop))
     return [Chunk(index, first, stop, 1, refine=True)
-            for index, (first, stop) in enumerate(ranges) if stop > first]
+            for index, (first, stop) in enumerate(merged)]

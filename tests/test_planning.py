@@ -1,6 +1,6 @@
 import pytest
 
-from facecut.planning import Chunk, chunk_count, plan_chunks
+from facecut.planning import Chunk, chunk_count, plan_chunks, plan_refinement
 
 
 def analysed(chunks):
@@ -60,3 +60,24 @@ def test_cluster_chunk_count(frames, workers, max_frames, expected):
 def test_cluster_chunk_count_rejects_nonsense(workers, max_frames):
     with pytest.raises(ValueError):
         chunk_count(100, workers, max_frames)
+
+
+@pytest.mark.parametrize("ranges, join_within, expected", [
+    ([], 10, []),
+    ([(5, 5)], 10, []),                                    # empty ranges start nothing
+    ([(161, 170), (171, 180)], 10, [(161, 180)]),          # both sides of one sample
+    ([(161, 170), (171, 180)], 0, [(161, 170), (171, 180)]),
+    ([(161, 170), (180, 190)], 10, [(161, 190)]),          # 10 frames between: joined
+    ([(161, 170), (181, 190)], 10, [(161, 170), (181, 190)]),  # 11: two decoders
+    ([(411, 420), (161, 170)], 10, [(161, 170), (411, 420)]),  # sorted first
+    ([(10, 30), (12, 15)], 0, [(10, 30)]),                 # contained
+    ([(3, 4), (4, 5)], 0, [(3, 5)]),                       # touching
+])
+def test_refinement_joins_near_ranges(ranges, join_within, expected):
+    chunks = plan_refinement(ranges, join_within)
+    assert [(c.start_frame, c.stop_frame) for c in chunks] == expected
+    assert all(c.refine and c.interval == 1 for c in chunks)
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    # every frame asked for is analysed
+    wanted = {f for a, b in ranges for f in range(a, b)}
+    assert wanted <= set(analysed(chunks))
