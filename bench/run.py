@@ -14,7 +14,9 @@ and its segments are scored on every frame. --baseline-interval 1 analyses every
 (about an hour on 2 cores).
 
 Columns: frames analysed, analysed frames/s (scan phase), wall time of the whole
-command, realtime factor (video seconds per wall second), frame-level precision /
+command, realtime factor (video seconds per wall second), the same over the scan phase
+alone, CPU seconds of the command and all its processes (workers, decoders, encoders;
+the machine's 2 cores give at most 2 per wall second), frame-level precision /
 recall / F1 and worst boundary error against the montage's known truth, segments found
 / true, peak RSS (largest single process of the run).
 """
@@ -32,15 +34,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import montage as montage_builder  # noqa: E402
 from checks import score  # noqa: E402
-from measure import peak_rss_mib  # noqa: E402
+from measure import measure  # noqa: E402
 
 
 def _row(name: str, segments: list[dict], truth: list[tuple[int, int]], analysed: int,
-         seconds_scan: float, wall: float, duration: float, peak_mib: float) -> dict:
+         seconds_scan: float, wall: float, duration: float, peak_mib: float,
+         cpu: float) -> dict:
     measured = score(segments, truth)
     return {
         "run": name, "frames": analysed, "fps": analysed / seconds_scan, "wall": wall,
-        "realtime": duration / wall, "precision": measured.precision,
+        "realtime": duration / wall, "scan_realtime": duration / seconds_scan, "cpu": cpu,
+        "precision": measured.precision,
         "recall": measured.recall, "f1": measured.f1, "worst": measured.worst_boundary,
         "segments": f"{measured.segments}/{measured.truth_segments}", "peak_rss_mb": peak_mib,
         "found": [(s["start_frame"], s["end_frame"]) for s in segments],
@@ -54,18 +58,23 @@ def run_tool(name: str, args: list[str], montage: montage_builder.Montage, refer
                "--reference", str(reference), "--num_processes", str(processes),
                "--output", str(out), "--overwrite", "--quiet", "--no-cache", *args]
     started = time.monotonic()
-    process, peak_mib = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    measured = measure(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process, peak_mib = measured.process, measured.peak_mib
     wall = time.monotonic() - started
     if process.returncode not in (0, 1):
         raise SystemExit(f"{name}: exit {process.returncode}: {process.stderr.strip()}")
     doc = json.loads((out / "metadata.json").read_text())
     row = _row(name, doc["segments"], montage.target_segments(), doc["stats"]["frames_analysed"],
-               doc["stats"]["seconds_scan"], wall, doc["video"]["duration"], peak_mib)
+               doc["stats"]["seconds_scan"], wall, doc["video"]["duration"], peak_mib,
+               measured.cpu_seconds)
     stats = doc["stats"]
-    # where the wall time went: start-up (probe, models, reference), scan, cutting
-    row["phases"] = (f"start {stats['seconds_total'] - stats['seconds_scan'] - stats['seconds_cut']:.1f} s"
-                     f" + scan {stats['seconds_scan']:.1f} s (incl. {stats['frames_refined']} refined"
-                     f" frames) + cut {stats['seconds_cut']:.1f} s")
+    # where the wall time went: scan, cutting (the review page is drawn meanwhile), and
+    # everything else (start-up: imports, probe, workers loading models, photos; writing
+    # results; exit)
+    other = wall - stats["seconds_scan"] - stats["seconds_cut"]
+    row["phases"] = (f"scan {stats['seconds_scan']:.1f} s (incl. {stats['frames_refined']} refined"
+                     f" frames) + cut {stats['seconds_cut']:.1f} s + other {other:.1f} s; "
+                     f"CPU {measured.cpu_seconds:.1f} s")
     return row
 
 
@@ -76,18 +85,21 @@ def run_baseline(montage: montage_builder.Montage, reference: Path, workdir: Pat
                "--reference", str(reference), "--interval", str(interval),
                "--processes", str(processes), "--out", str(out)]
     started = time.monotonic()
-    process, peak_mib = peak_rss_mib(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    measured = measure(command, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process, peak_mib = measured.process, measured.peak_mib
     wall = time.monotonic() - started
     if process.returncode != 0:
         raise SystemExit(f"baseline: exit {process.returncode}: {process.stderr.strip()[-2000:]}")
     doc = json.loads(out.read_text())
     duration = float(montage.time_of(montage.frame_count))
     return _row(f"baseline/{interval}", doc["segments"], montage.target_segments(),
-                doc["frames_analysed"], doc["seconds_scan"], wall, duration, peak_mib)
+                doc["frames_analysed"], doc["seconds_scan"], wall, duration, peak_mib,
+                measured.cpu_seconds)
 
 
 def print_table(rows: list[dict]) -> None:
     header = (f"{'run':<12} {'frames':>6} {'frames/s':>9} {'wall s':>7} {'x realtime':>10} "
+              f"{'scan x rt':>9} {'CPU s':>6} "
               f"{'precision':>9} {'recall':>7} {'F1':>7} {'worst edge':>10} {'segments':>8} "
               f"{'peak RSS MB':>11}")
     print(header)
@@ -95,7 +107,8 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         worst = "n/a" if r["worst"] is None else f"{r['worst']} fr"
         print(f"{r['run']:<12} {r['frames']:>6} {r['fps']:>9.2f} {r['wall']:>7.1f} "
-              f"{r['realtime']:>10.2f} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} "
+              f"{r['realtime']:>10.2f} {r['scan_realtime']:>9.2f} {r['cpu']:>6.1f} "
+              f"{r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} "
               f"{worst:>10} {r['segments']:>8} {r['peak_rss_mb']:>11.0f}")
 
 
