@@ -15,7 +15,8 @@ and its segments are scored on every frame. --baseline-interval 1 analyses every
 
 Columns: frames analysed, analysed frames/s (scan phase), wall time of the whole
 command, realtime factor (video seconds per wall second), the same over the scan phase
-alone, CPU seconds of the command and all its processes (workers, decoders, encoders;
+alone, CPU seconds of the command and the processes it waited for (workers, decoders,
+encoders;
 the machine's 2 cores give at most 2 per wall second), frame-level precision /
 recall / F1 and worst boundary error against the montage's known truth, segments found
 / true, peak RSS (largest single process of the run).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +154,29 @@ def weights_path() -> Path:
     return path
 
 
+_LITERT_MISSING = (f"detector {NAME!r} needs the Python package ai-edge-litert: "
+                   "run `pip install ai-edge-litert`")
+
+
+def check_installed() -> None:
+    """Raise ModelError naming the install command if the runtime or the weights are
+    missing: cheap (nothing is imported), so a run can say so before starting workers."""
+    weights_path()
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        raise ModelError(_LITERT_MISSING)
+
+
 @contextmanager
 def _stderr_silenced() -> Iterator[None]:
     """LiteRT's C++ runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate"
-    straight to file descriptor 2 when a model loads, whatever the log level."""
-    saved = os.dup(2)
+    straight to file descriptor 2 when a model loads, whatever the log level. (If
+    descriptor 2 cannot be duplicated, e.g. it is closed, nothing is silenced.)"""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 2)
@@ -186,8 +205,7 @@ class BlazeFaceDetector:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
-            raise ModelError(f"detector {NAME!r} needs the Python package ai-edge-litert: "
-                             "run `pip install ai-edge-litert`") from None
+            raise ModelError(_LITERT_MISSING) from None
         try:
             with _stderr_silenced():
                 self._interpreter: Any = Interpreter(model_path=str(path), num_threads=1)

@@ -28,7 +28,9 @@ from .segments import Box, Face, FrameFaces
 CACHE_DIR = ".facecut-cache"
 # Bump when what a scan records changes (detection, tracking or embedding rules), so
 # entries written by an older version are never read as if current.
-FORMAT = 2  # 2: track splits no longer follow --threshold; refinement track ids by frame
+# 2: track splits no longer follow --threshold; refinement track ids by frame
+# 3: sampled passes embed every 3rd sample; scene thumbnails from every 4th pixel
+FORMAT = 3
 
 
 def file_digest(path: str) -> str:

@@ -207,6 +207,7 @@ def _say(*lines: str, err: bool = False) -> None:
 def _main(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from . import blazeface
     from .cache import CACHE_DIR
     from .faces import default_threshold
     from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
@@ -214,7 +215,7 @@ def _main(arguments: argparse.Namespace) -> int:
     from .scan import LocalBackend
 
     preset = SPEED if arguments.speed else ACCURATE
-    detector = arguments.detector or preset.detector
+    detector = arguments.detector if arguments.detector is not None else preset.detector
     if any(not reference.strip() for reference in arguments.reference):
         raise UsageError("--reference is empty; give the path of a photo of the person")
     if any(not video.strip() for video in arguments.video):
@@ -235,6 +236,8 @@ def _main(arguments: argparse.Namespace) -> int:
     if arguments.backend == "local":
         backend = LocalBackend(engine_settings(arguments.model, detector, preset),
                                processes)
+    if detector == blazeface.NAME:
+        blazeface.check_installed()  # before any worker starts loading models
     try:
         if backend is not None and (arguments.no_cache or not all(
                 (output / CACHE_DIR).is_dir() for output in outputs)):

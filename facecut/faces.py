@@ -170,15 +170,9 @@ class FaceEngine:
         self.detect_size = detect_size
         install_shipped_weights()
         self.recognizer = _build(model, "facial_recognition")
-        if detector == blazeface.NAME:
-            self.detector: Any = blazeface.BlazeFaceDetector()
-            # BlazeFace sees a 192x192 picture of the whole image: fine for frames, but
-            # a reference photo may show its face small; photos are few, so they get
-            # dlib's HOG detector at up to 1600 px (chips are cut the same way).
-            self.photo_detector = _build("dlib", "face_detector")
-        else:
-            self.detector = _build(detector, "face_detector")
-            self.photo_detector = self.detector
+        # Detectors are built at first use: a process that only embeds photos never
+        # loads the frame detector, and only one worker embeds the photos.
+        self._detectors: dict[str, Any] = {}
         # a detector that resizes its input itself is given the image as it is
         self.sizes_itself = detector == blazeface.NAME
         self.input_shape = tuple(getattr(self.recognizer, "input_shape", (150, 150)))
@@ -187,6 +181,25 @@ class FaceEngine:
         self.landmarks = _dlib_landmarks() if model == "Dlib" else None
 
     # ------------------------------------------------------------ detection
+    def _detector(self, name: str) -> Any:
+        if name not in self._detectors:
+            self._detectors[name] = blazeface.BlazeFaceDetector() if name == blazeface.NAME \
+                else _build(name, "face_detector")
+        return self._detectors[name]
+
+    @property
+    def detector(self) -> Any:
+        """The detector for video frames."""
+        return self._detector(self.detector_name)
+
+    @property
+    def photo_detector(self) -> Any:
+        """The detector for reference photos. BlazeFace sees a 192x192 picture of the
+        whole image: fine for frames, but a photo may show its face small, and photos
+        are few, so with BlazeFace they get dlib's HOG at up to 1600 px (the chip is
+        cut the same way whichever detector found the face)."""
+        return self._detector("dlib" if self.sizes_itself else self.detector_name)
+
     def find_faces(self, frame: np.ndarray, detect_size: int | None = None) -> list[FoundFace]:
         """Detect faces on a copy of `frame` whose longer side is at most
         `detect_size` pixels; return boxes and eyes in `frame`'s own pixels."""

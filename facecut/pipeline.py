@@ -15,7 +15,7 @@ import numpy as np
 
 from . import log
 from .errors import FacecutError, Interrupted, VideoError
-from . import review
+from . import blazeface, review
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distance
@@ -213,7 +213,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         lost = lost_near_matches(partial, matched, settings.full_detect_every)
         if lost:
             ranges = frame_ranges([f for a, b in ranges for f in range(a, b)] + lost)
-        return plan_refinement(ranges, join_within=options.interval)
+        return plan_refinement(ranges, join_within=1)
 
     scan_started = time.monotonic()
     runner = None if options.backend is None else \
@@ -283,7 +283,11 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
                               padding=options.padding,
                               cut="none" if options.dry_run else "copy" if options.copy
                               else "accurate",
-                              preset=options.preset.name, detect_size=options.preset.detect_size),
+                              preset=options.preset.name,
+                              # BlazeFace always sees the frame at its own input size
+                              detect_size=blazeface.INPUT_SIZE
+                              if options.detector == blazeface.NAME
+                              else options.preset.detect_size),
             clock=video.clock, segments=segments, clips=outcomes, results=frames,
             matches=matches, stats=stats)
 
@@ -297,7 +301,11 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         outcomes = [ClipOutcome(None) for _ in segments] if options.dry_run else \
             cut_clips(video, segments, options, staging)
         seconds_cut = time.monotonic() - cut_started
-        timeline, thumbnails = pictures.result()
+        try:
+            timeline, thumbnails = pictures.result()
+        except Exception as error:  # noqa: BLE001 - a picture never costs the clips
+            log.warn(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
+            timeline, thumbnails = None, {}
     document = describe(outcomes, seconds_cut)
     results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
     results.write_text("segments.csv", segments_csv(document))

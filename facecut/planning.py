@@ -69,8 +69,9 @@ def plan_refinement(ranges: list[tuple[int, int]], join_within: int = 0) -> list
     Ranges at most `join_within` frames apart share one chunk, the frames between
     them analysed too: a chunk starts its own decoder, which seeks and decodes up to
     a keyframe interval before its first frame (~0.45 CPU-s per chunk on the 720p
-    montage), far more than analysing the sampled frame that usually separates the
-    two ranges on either side of an appearance's edge."""
+    montage), more than analysing the one sampled frame that separates the two
+    ranges on either side of an appearance's edge (~0.2 s at worst, dlib's HOG at
+    640 px)."""
     merged: list[tuple[int, int]] = []
     for first, stop in sorted(r for r in ranges if r[1] > r[0]):
         if merged and first - merged[-1][1] <= join_within:

@@ -356,10 +356,11 @@ def pool_tasks(video: VideoInfo, settings: EngineSettings, references: np.ndarra
 class LocalBackend:
     """--backend local for a whole run: one pool of `processes` workers, kept for
     every video of a batch instead of a pool per video (each start costs the
-    workers' model loading, ~3 s here). It starts at the first chunk that needs
-    scanning: started with the run, it saved ~0.4 s on one video but cost a fully
-    cached rerun 0.85 s of CPU spent loading models nobody used. A failed scan ends
-    the pool (a worker may be dead or stuck); the next video starts a new one."""
+    workers' model loading, ~3 s here). The CLI starts it with the run when some
+    video will be scanned (a worker then embeds the photos); otherwise it starts at
+    the first chunk that needs scanning, so a fully cached rerun loads no models in
+    workers nobody uses (0.85 s of CPU). A failed scan ends the pool (a worker may
+    be dead or stuck); the next video starts a new one."""
 
     name = "local"
 

@@ -1,4 +1,5 @@
-"""Run a command and measure the peak memory and the CPU time of its whole process tree."""
+"""Run a command and measure the peak memory and the CPU time of its process tree
+(every process that was waited for: workers, decoders, encoders)."""
 from __future__ import annotations
 
 import subprocess

