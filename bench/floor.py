@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -28,23 +27,24 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import montage as montage_builder  # noqa: E402
-from facecut.media import SEEK_MARGIN, ClipJob, clip_command, find_tools, probe  # noqa: E402
+from measure import measure  # noqa: E402
+
+from facecut.media import clip_command, find_tools, probe  # noqa: E402
+from facecut.pipeline import Options, clip_jobs  # noqa: E402
 from facecut.presets import SPEED  # noqa: E402
+from facecut.segments import Segment  # noqa: E402
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measure(label: str, command: list[str], **kwargs: object) -> float:
-    before, started = children_cpu(), time.monotonic()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   **kwargs)  # type: ignore[call-overload]
-    cpu = children_cpu() - before
-    print(f"  {label:58s} CPU {cpu:5.2f} s   wall {time.monotonic() - started:5.2f} s",
-          flush=True)
-    return cpu
+def cpu_of(label: str, command: list[str], **kwargs: object) -> float:
+    """Run `command`; print and return the CPU seconds it and its children used."""
+    started = time.monotonic()
+    measured = measure(command, **kwargs)
+    if measured.process.returncode != 0:
+        raise SystemExit(f"{label}: exit {measured.process.returncode}: "
+                         f"{measured.process.stderr.strip()[-2000:]}")
+    print(f"  {label:58s} CPU {measured.cpu_seconds:5.2f} s   "
+          f"wall {time.monotonic() - started:5.2f} s", flush=True)
+    return measured.cpu_seconds
 
 
 def main() -> None:
@@ -67,29 +67,32 @@ def main() -> None:
     duration = float(video.duration)
     print(f"montage {montage.path}: {duration:.1f} s; {len(segments)} appearance(s)")
 
-    total = measure("decode every frame once (ffmpeg, one thread)",
-                    [find_tools().ffmpeg, "-v", "error", "-threads", "1", "-i",
-                     str(montage.path), "-f", "null", "-"])
-    for segment in segments:
-        start = video.clock.start_of(segment["start_frame"])
-        job = ClipJob(source=video.path, destination=str(workdir / f"floor_{segment['index']}.mp4"),
-                      start=start, duration=video.clock.end_of(segment["end_frame"]) - start,
-                      copy=False, has_audio=video.has_audio, threads=1,
-                      decode_from=max(Fraction(0),
-                                      video.keyframe_at_or_before(start) - SEEK_MARGIN),
-                      encoding=SPEED.clip_encoding)
-        total += measure(f"cut clip {segment['index']} ({segment['duration']} s, x264 "
-                         f"{SPEED.clip_encoding})", clip_command(job, find_tools().ffmpeg))
-    total += measure("main process: interpreter and imports (no models)",
-                     [sys.executable, "-c", "import facecut.cli, facecut.pipeline, facecut.scan"],
-                     env=env)
+    total = cpu_of("decode every frame once (ffmpeg, one thread)",
+                   [find_tools().ffmpeg, "-v", "error", "-threads", "1", "-i",
+                    str(montage.path), "-f", "null", "-"])
+    # the clips' ffmpeg commands exactly as a --speed run builds them (2 processes)
+    options = Options(video=str(montage.path), references=(str(reference),), output=out,
+                      interval=SPEED.interval, preset=SPEED, processes=2, threshold=None,
+                      model="Dlib", detector=SPEED.detector, min_gap=Fraction(1, 2),
+                      min_duration=Fraction(0), padding=Fraction(0), copy=False,
+                      overwrite=True)
+    staging = workdir / "floor-clips"
+    staging.mkdir(exist_ok=True)
+    jobs = clip_jobs(video, [Segment(s["start_frame"], s["end_frame"]) for s in segments],
+                     options, staging)
+    for segment, job in zip(segments, jobs):
+        total += cpu_of(f"cut clip {segment['index']} ({segment['duration']} s, x264 "
+                        f"{job.encoding})", clip_command(job, find_tools().ffmpeg))
+    total += cpu_of("main process: interpreter and imports (no models)",
+                    [sys.executable, "-c", "import facecut.cli, facecut.pipeline, facecut.scan"],
+                    env=env)
     single = {**env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    total += measure("one worker: interpreter, imports, models loaded",
-                     [sys.executable, "-c",
-                      "import numpy as np; from facecut.pipeline import engine_settings; "
-                      "from facecut.presets import SPEED; from facecut.scan import load_worker; "
-                      "load_worker(engine_settings('Dlib', SPEED.detector, SPEED), np.zeros((1, 0)))"],
-                     env=single)
+    total += cpu_of("one worker: interpreter, imports, models loaded",
+                    [sys.executable, "-c",
+                     "import numpy as np; from facecut.pipeline import engine_settings; "
+                     "from facecut.presets import SPEED; from facecut.scan import load_worker; "
+                     "load_worker(engine_settings('Dlib', SPEED.detector, SPEED), np.zeros((1, 0)))"],
+                    env=single)
     cpus = len(os.sched_getaffinity(0))
     print(f"floor: {total:.1f} CPU-s = {total / cpus:.1f} s wall on {cpus} CPUs at best "
           f"({duration / (total / cpus):.1f}x realtime at most, before any face is looked at)")

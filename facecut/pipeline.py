@@ -13,9 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import log
+from . import blazeface, log, review
 from .errors import FacecutError, Interrupted, VideoError
-from . import blazeface, review
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distance
@@ -360,12 +359,10 @@ def _review_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: d
 _CUT_SLOTS = threading.BoundedSemaphore(cpu_count())
 
 
-def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
-              staging: Path) -> list[ClipOutcome]:
-    """Cut every segment's clip, several at once; a failed clip is recorded and the
-    others still get cut."""
-    if not segments:
-        return []
+def clip_jobs(video: VideoInfo, segments: Sequence[Segment], options: Options,
+              staging: Path) -> list[ClipJob]:
+    """One ffmpeg job per segment's clip, as cut_clips runs them (up to
+    `options.processes` at once, the CPUs shared among them)."""
     parallel = max(1, min(options.processes, len(segments)))
     threads = max(1, cpu_count() // parallel)
     jobs = []
@@ -384,6 +381,17 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
                             copy=options.copy, has_audio=video.has_audio, threads=threads,
                             encoding=options.preset.clip_encoding,
                             even_size=video.width % 2 == 0 and video.height % 2 == 0))
+    return jobs
+
+
+def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
+              staging: Path) -> list[ClipOutcome]:
+    """Cut every segment's clip, several at once; a failed clip is recorded and the
+    others still get cut."""
+    if not segments:
+        return []
+    parallel = max(1, min(options.processes, len(segments)))
+    jobs = clip_jobs(video, segments, options, staging)
 
     def cut(job: ClipJob) -> ClipOutcome:
         name = Path(job.destination).name

@@ -325,15 +325,7 @@ class WorkerPool:
     def embed_photos(self, paths: Sequence[str]) -> list[ReferenceFace]:
         """Embed the reference photos on a worker (raises what embedding raises)."""
         pending = self._pool.apply_async(_embed_photos, (list(paths),))
-        while True:
-            try:
-                outcome = pending.get(timeout=1.0)
-                break
-            except multiprocessing.TimeoutError:
-                _check_workers_alive(self._pool, self._workers)
-        if isinstance(outcome, FacecutError):
-            raise outcome
-        return outcome
+        return _next_outcome(self._pool, self._workers, pending.get)
 
     def close(self) -> None:
         self._pool.close()
@@ -501,17 +493,25 @@ def _run_chunks(pool: Any, workers: set[int], tasks: Sequence[PoolTask],
     results: list[ChunkResult] = []
     pending = pool.imap_unordered(_scan_chunk, tasks)
     while len(results) < len(tasks):
-        try:
-            outcome = pending.next(timeout=1.0)
-        except multiprocessing.TimeoutError:
-            _check_workers_alive(pool, workers)
-            continue
-        if isinstance(outcome, FacecutError):
-            raise outcome
+        outcome = _next_outcome(pool, workers, pending.next)
         if on_result is not None:
             on_result(outcome)
         results.append(outcome)
     return sorted(results, key=lambda result: result.chunk.index)
+
+
+def _next_outcome(pool: Any, workers: set[int], fetch: Callable[[float], Any]) -> Any:
+    """What `fetch(timeout)` returns next from the pool, checking every second that no
+    worker died meanwhile; a FacecutError a worker returned is raised here."""
+    while True:
+        try:
+            outcome = fetch(1.0)
+            break
+        except multiprocessing.TimeoutError:
+            _check_workers_alive(pool, workers)
+    if isinstance(outcome, FacecutError):
+        raise outcome
+    return outcome
 
 
 def _worker_ids(pool: Any) -> set[int]:
