@@ -113,7 +113,9 @@ def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
     best first, overlapping ones suppressed."""
     logits = np.clip(logits.reshape(-1).astype(np.float64), -100.0, 100.0)
     scores = 1.0 / (1.0 + np.exp(-logits))
-    order = [int(i) for i in np.argsort(-scores) if scores[i] >= min_score]
+    # only the few anchors over the threshold are sorted (not all 2304, in Python)
+    candidates = np.flatnonzero(scores >= min_score)
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
     kept: list[tuple[float, np.ndarray, np.ndarray]] = []
     for i in order:
         offsets = regressors[i].astype(np.float64) / size
