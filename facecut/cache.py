@@ -10,6 +10,7 @@ model, detector, working size, interval and detection period.
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import os
 import tempfile
@@ -19,11 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import log
 from .media import ChildProcesses
 from .planning import Chunk
 from .scan import ChunkResult
 from .segments import Box, Face, FrameFaces
+
+log = logging.getLogger(__name__)
 
 CACHE_DIR = ".facecut-cache"
 # Bump when what a scan records changes (detection, tracking or embedding rules), so
@@ -130,7 +132,7 @@ class ScanCache:
         try:
             result = decode(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warn(f"{path}: unreadable scan cache entry ({error}); scanning that part again")
+            log.warning(f"{path}: unreadable scan cache entry ({error}); scanning that part again")
             return None
         if result.chunk != chunk:
             return None
@@ -162,5 +164,5 @@ class ScanCache:
                 Path(temporary).unlink(missing_ok=True)  # only there if something failed
         except OSError as error:
             self.enabled = False
-            log.warn(f"{self.folder}: cannot keep the scan cache ({error.strerror}); "
+            log.warning(f"{self.folder}: cannot keep the scan cache ({error.strerror}); "
                      "continuing without it")

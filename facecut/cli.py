@@ -6,6 +6,7 @@ appears (metadata.json still written), 2 = error, 128+N = stopped by signal N.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -124,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "segments, seconds on screen, output folder) instead of a sentence")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--debug", action="store_true",
-                        help="show a full traceback on errors")
+                        help="show every ffmpeg/ffprobe command (as a line you can paste), the "
+                             "run's decisions (chunks, refinement, cache), and a full "
+                             "traceback on errors")
     return parser
 
 
@@ -147,6 +150,9 @@ def _exit_now(signum: int, _frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)  # exits 2 with usage on bad arguments
+    from . import log
+
+    log.configure(logging.DEBUG if arguments.debug else logging.INFO)
     previous = {signum: signal.signal(signum, _raise_on_signal)
                 for signum in (signal.SIGINT, signal.SIGTERM)}
     try:

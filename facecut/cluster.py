@@ -28,11 +28,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from . import log
 from .errors import ClusterError, FacecutError, Interrupted, WorkerError
 from .media import ChildProcesses, VideoInfo
 from .planning import Chunk, chunk_count
 from .scan import ChunkResult, EngineSettings, WorkerState, load_worker, scan_chunk
+
+log = logging.getLogger(__name__)
 
 # A chunk covers at most this much video, however few CPUs the cluster has: a worker
 # that dies costs at most this much work, and the scan cache resumes at this grain.
@@ -155,7 +156,7 @@ class RayBackend:
             node["NodeID"], soft=False)).remote(absolute): node for node in self.nodes}
         ready, late = self._ray.wait(list(pending), num_returns=len(pending), timeout=120)
         for ref in late:
-            log.warn(f"Ray node {pending[ref]['NodeManagerAddress']} did not answer the input "
+            log.warning(f"Ray node {pending[ref]['NodeManagerAddress']} did not answer the input "
                      "check within 120 s; its chunks may fail if it cannot read the videos")
             self._ray.cancel(ref, force=True)
         seen: dict[str, dict[str, str]] = {}
@@ -164,7 +165,7 @@ class RayBackend:
             try:
                 seen[node] = self._ray.get(ref)
             except self._ray.exceptions.RayError as error:
-                log.warn(f"Ray node {node}: the input check failed ({_first_line(error)})")
+                log.warning(f"Ray node {node}: the input check failed ({_first_line(error)})")
         return input_problems(paths, mine, seen)
 
     def close(self) -> None:
@@ -426,7 +427,7 @@ class RayRunner:
                     if failure is None and self._pending:
                         # The video has failed, but the chunks still running are
                         # worth finishing: the scan cache keeps them for the rerun.
-                        log.warn(f"{error}; letting this video's {len(self._pending)} other "
+                        log.warning(f"{error}; letting this video's {len(self._pending)} other "
                                  "running chunk(s) finish for the scan cache")
                     failure = failure or error
                     continue
@@ -458,7 +459,7 @@ class RayRunner:
             # the worker process or its node died (crash, OOM kill, node lost)
             reason = _first_line(error)
             if attempt == 1 and retry:
-                log.warn(f"{what}: the Ray worker scanning them died ({reason}); "
+                log.warning(f"{what}: the Ray worker scanning them died ({reason}); "
                          "running them again on another worker")
                 self._submit(chunk, 2)
                 return None

@@ -1,6 +1,7 @@
 """One run of the tool: probe, embed the reference, scan, merge, cut, write."""
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import blazeface, log, review
+from . import blazeface, review
 from .errors import FacecutError, Interrupted, VideoError
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
@@ -33,6 +34,8 @@ from .scan import ChunkResult, EngineSettings, ScanBackend, scan
 from .segments import (FrameFaces, Match, Segment, clip_frames, edges_to_refine, frame_ranges,
                        lost_near_matches, match_frames, merge_segments)
 from .tracking import join_tracks, track_distances
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def embed_references(paths: Sequence[str], model: str, detector: str,
     for path, reference in zip(paths, found):
         if reference.faces_found > 1:
             sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
-            log.warn(f"{path}: {reference.faces_found} faces in the reference photo; using the "
+            log.warning(f"{path}: {reference.faces_found} faces in the reference photo; using the "
                      f"largest ({reference.box.w}x{reference.box.h} px), ignoring {sizes}")
         rows.append(reference.embedding)
         box = reference.box
@@ -248,7 +251,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
     if video.declared_frames and video.declared_frames > video.frame_count:
         missing += video.declared_frames - video.frame_count
     if missing:
-        log.warn(f"{options.video}: {missing} frame(s) could not be decoded (truncated or "
+        log.warning(f"{options.video}: {missing} frame(s) could not be decoded (truncated or "
                  "damaged file); results cover what decodes")
 
     matches = label(chunk_results)
@@ -303,7 +306,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
         try:
             timeline, thumbnails = pictures.result()
         except Exception as error:  # noqa: BLE001 - a picture never costs the clips
-            log.warn(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
+            log.warning(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
             timeline, thumbnails = None, {}
     document = describe(outcomes, seconds_cut)
     results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
@@ -314,7 +317,7 @@ def _run_into(options: Options, video: VideoInfo, references: References, metric
 
     failed = [outcome for outcome in outcomes if outcome.error]
     for outcome in failed:
-        log.warn(outcome.error or "")
+        log.warning(outcome.error or "")
     on_screen = document["summary"]["seconds_on_screen"]
     exit_code = 2 if failed else (0 if segments else 1)
     return RunReport(exit_code, options.output, len(segments), on_screen, len(failed))
@@ -330,7 +333,7 @@ def _review_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: d
         review.write_timeline(staging / review.TIMELINE, frames, video.clock, document,
                               threshold)
     except (ImportError, OSError, ValueError) as error:
-        log.warn(f"{video.path}: no {review.TIMELINE} ({error})")
+        log.warning(f"{video.path}: no {review.TIMELINE} ({error})")
         timeline = None
 
     def thumbnail(segment: dict) -> str | None:
@@ -343,7 +346,7 @@ def _review_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: d
                 review.draw_thumbnail(frame, best["box"], staging / name)
                 return name
         except (OSError, FacecutError) as error:
-            log.warn(f"{video.path}: no thumbnail for appearance {segment['index']} ({error})")
+            log.warning(f"{video.path}: no thumbnail for appearance {segment['index']} ({error})")
         return None
 
     # Each thumbnail decodes from the keyframe before its frame (~0.5 s of 720p here):
