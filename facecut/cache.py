@@ -4,8 +4,8 @@ distances, the tracks' end embeddings; never the frames), kept next to the resul
 A rerun that changes only how segments are made or cut (--threshold, --min-gap,
 --min-duration, --padding, --copy, --dry-run) re-segments and re-cuts from it without
 decoding; an interrupted scan resumes from the chunks that finished. Entries are keyed
-by everything that changes what a scan finds: the video's and the photos' contents,
-model, detector, working size, interval and detection period.
+by everything that changes what a scan finds: the video's and the photos' contents and
+the run's ScanSettings (config.py).
 """
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .media import ChildProcesses
+from .analysis import ChunkResult
+from .config import ScanSettings
 from .planning import Chunk
-from .scan import ChunkResult
 from .segments import Box, Face, FrameFaces
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ CACHE_DIR = ".facecut-cache"
 # entries written by an older version are never read as if current.
 # 2: track splits no longer follow --threshold; refinement track ids by frame
 # 3: sampled passes embed every 3rd sample; scene thumbnails from every 4th pixel
-FORMAT = 3
+# 4: the key holds the whole ScanSettings (metric, tracking constants too)
+FORMAT = 4
 
 
 def file_digest(path: str) -> str:
@@ -47,14 +49,19 @@ def file_digest(path: str) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
+    """Everything that changes what a scan records: the inputs' contents and the
+    run's ScanSettings, whole (config.py keeps there exactly the settings that change
+    a scan, so nothing else can invalidate an entry)."""
+
     video: str  # content digests
     references: tuple[str, ...]
-    model: str
-    detector: str
-    detect_size: int
-    interval: int
-    full_detect_every: int
+    scan: ScanSettings
     format: int = FORMAT
+
+    @classmethod
+    def of(cls, video: str, references: Sequence[str], scan: ScanSettings) -> CacheKey:
+        """The key for these files (read whole, to digest them) and settings."""
+        return cls(file_digest(video), tuple(file_digest(path) for path in references), scan)
 
     def name(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True)
@@ -137,6 +144,7 @@ class ScanCache:
         if result.chunk != chunk:
             return None
         self.loaded += 1
+        log.debug(f"{path}: chunk read from the scan cache")
         return result
 
     def save(self, result: ChunkResult) -> None:

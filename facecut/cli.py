@@ -14,10 +14,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import __version__
+from .analysis import EXIT_ERROR, batch_exit_code
+from .config import (Config, CutMode, CutSettings, Job, OutputSettings, ScanSettings,
+                     SegmentSettings)
 from .errors import FacecutError, Interrupted, UsageError
 from .presets import ACCURATE, SPEED
 
-EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
+log = logging.getLogger(__name__)
 BUG_HINT = "(this is a bug in facecut; rerun with --debug for the traceback)"
 
 
@@ -51,84 +55,111 @@ def _distance(text: str) -> float:
     return value
 
 
+def _program_name() -> str:
+    """How the user started us: `facecut`, `video_inference.py` or `python -m facecut`."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "facecut"
+    return "python -m facecut" if name == "__main__.py" else name
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="video_inference.py",
+        prog=_program_name(),
         description="Find every moment a person's face is on screen and cut those moments "
                     "into clips with their sound, plus metadata.json.",
         epilog="Exit codes: 0 found, 1 not found (metadata still written), 2 error, "
                "130/143 interrupted. With several videos: 2 if any video failed (the "
                "others are still done), else 0 if the person was found in any, else 1.")
-    parser.add_argument("--video", required=True, nargs="+", metavar="PATH",
+    _add_inputs(parser.add_argument_group("inputs"))
+    _add_scan_options(parser.add_argument_group("how to search"))
+    _add_clip_options(parser.add_argument_group("appearances and clips"))
+    _add_output_options(parser.add_argument_group("results"))
+    _add_run_options(parser.add_argument_group("running"))
+    return parser
+
+
+def _add_inputs(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--video", required=True, nargs="+", metavar="PATH",
                         help="the video(s) to search: files, folders (their video files, "
                              "sorted) or glob patterns; each video gets its own results folder")
-    parser.add_argument("--reference", required=True, nargs="+", metavar="PATH",
+    group.add_argument("--reference", required=True, nargs="+", metavar="PATH",
                         help="one or more photos of the person, or a folder of them (the "
                              "largest face in each is used; a face matches by its distance to "
                              "the closest photo)")
-    parser.add_argument("--interval", type=_positive_int, metavar="N",
-                        help=f"analyse every Nth frame (default {ACCURATE.interval}, "
-                             f"or {SPEED.interval} with --speed)")
-    parser.add_argument("--speed", action="store_true",
+
+
+def _add_scan_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--speed", action="store_true",
                         help=f"faster preset: {SPEED.description} "
                              f"(default preset: {ACCURATE.description})")
-    parser.add_argument("--num_processes", "--num-processes", type=_positive_int,
-                        metavar="P", help="worker processes (default 4, capped at the CPU "
-                                          "count); with --backend ray, the chunks each video "
-                                          "is split into (default: the cluster's CPUs)")
-    parser.add_argument("--backend", choices=("local", "ray"), default="local",
-                        help="where the scan runs: worker processes on this machine (default) "
-                             "or a Ray cluster's workers, with the chunks of every video spread "
-                             "over them (needs requirements-ray.txt and the videos on storage "
-                             "every node sees at the same path)")
-    parser.add_argument("--ray-address", "--ray_address", metavar="ADDR",
-                        help="with --backend ray: the cluster to join, as host:port of its "
-                             "head, or 'auto' for the cluster this machine belongs to "
-                             "(default: join the Ray instance running here, else start one)")
-    parser.add_argument("--output", metavar="DIR",
-                        help="results folder (default Results/<video file name without "
-                             "extension>); with several videos, the folder that holds one "
-                             "results folder per video (default Results)")
-    parser.add_argument("--threshold", type=_distance, metavar="D",
-                        help="largest face distance that counts as a match "
-                             "(default per model: Dlib 0.5 Euclidean)")
-    parser.add_argument("--model", default="Dlib", metavar="NAME",
+    group.add_argument("--interval", type=_positive_int, metavar="N",
+                        help=f"analyse every Nth frame (default {ACCURATE.interval}, "
+                             f"or {SPEED.interval} with --speed)")
+    group.add_argument("--model", default="Dlib", metavar="NAME",
                         help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512")
-    parser.add_argument("--detector", metavar="NAME",
+    group.add_argument("--detector", metavar="NAME",
                         help="face detector: dlib (default, offline), blazeface (--speed's "
                              "default, offline), or another DeepFace detector, e.g. opencv, "
                              "retinaface, yunet")
-    parser.add_argument("--min-gap", "--min_gap", type=_seconds, default=Fraction(1, 2),
+    group.add_argument("--threshold", type=_distance, metavar="D",
+                        help="largest face distance that counts as a match "
+                             "(default per model: Dlib 0.5 Euclidean)")
+
+
+def _add_clip_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--min-gap", "--min_gap", type=_seconds, default=Fraction(1, 2),
                         metavar="SECONDS", help="merge appearances separated by less (default 0.5)")
-    parser.add_argument("--min-duration", "--min_duration", type=_seconds, default=Fraction(0),
+    group.add_argument("--min-duration", "--min_duration", type=_seconds, default=Fraction(0),
                         metavar="SECONDS", help="drop appearances shorter than this (default 0)")
-    parser.add_argument("--padding", type=_seconds, default=Fraction(0), metavar="SECONDS",
+    group.add_argument("--padding", type=_seconds, default=Fraction(0), metavar="SECONDS",
                         help="context added before and after each clip, within the video (default 0)")
-    parser.add_argument("--copy", action="store_true",
+    group.add_argument("--copy", action="store_true",
                         help="stream-copy clips: fast and lossless, but each clip starts on the "
                              "keyframe at or before the appearance, not on its first frame")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace results already in the output folder (once the new ones are complete)")
-    parser.add_argument("--dry-run", "--dry_run", action="store_true",
+    group.add_argument("--dry-run", "--dry_run", action="store_true",
                         help="scan and write metadata.json, but cut no clips")
-    parser.add_argument("--no-cache", "--no_cache", action="store_true",
+
+
+def _add_output_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--output", metavar="DIR",
+                        help="results folder (default Results/<video file name without "
+                             "extension>); with several videos, the folder that holds one "
+                             "results folder per video (default Results)")
+    group.add_argument("--overwrite", action="store_true",
+                        help="replace results already in the output folder (once the new ones are complete)")
+    group.add_argument("--no-cache", "--no_cache", action="store_true",
                         help="neither read nor keep the scan cache (by default each video's "
                              "scan is kept in <results>/.facecut-cache/, so a rerun that only "
                              "changes --threshold, --min-gap, --min-duration, --padding, --copy "
                              "or --dry-run decodes nothing, and a stopped scan resumes)")
-    parser.add_argument("--calibrate", action="store_true",
+    group.add_argument("--calibrate", action="store_true",
                         help="scan, then print how far every face seen is from the reference "
                              "(a text histogram) and a suggested --threshold; writes no "
                              "results (the scan is cached, so the real run that follows is quick)")
-    parser.add_argument("--json", action="store_true",
+    group.add_argument("--json", action="store_true",
                         help="print one JSON line per video on stdout (path, status, "
                              "segments, seconds on screen, output folder) instead of a sentence")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--debug", action="store_true",
+
+
+def _add_run_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--num_processes", "--num-processes", type=_positive_int,
+                        metavar="P", help="worker processes (default 4, capped at the CPU "
+                                          "count); with --backend ray, the chunks each video "
+                                          "is split into (default: the cluster's CPUs)")
+    group.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="where the scan runs: worker processes on this machine (default) "
+                             "or a Ray cluster's workers, with the chunks of every video spread "
+                             "over them (needs requirements-ray.txt and the videos on storage "
+                             "every node sees at the same path)")
+    group.add_argument("--ray-address", "--ray_address", metavar="ADDR",
+                        help="with --backend ray: the cluster to join, as host:port of its "
+                             "head, or 'auto' for the cluster this machine belongs to "
+                             "(default: join the Ray instance running here, else start one)")
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+    group.add_argument("--debug", action="store_true",
                         help="show every ffmpeg/ffprobe command (as a line you can paste), the "
                              "run's decisions (chunks, refinement, cache), and a full "
                              "traceback on errors")
-    return parser
+    group.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
 def _raise_on_signal(signum: int, _frame: Any) -> None:
@@ -210,39 +241,67 @@ def _say(*lines: str, err: bool = False) -> None:
         stream.flush()
 
 
-def _main(arguments: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from . import blazeface
-    from .cache import CACHE_DIR
+def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config:
+    """The run's one Config, from the command line (raises ModelError for an unknown
+    --model, naming the choices)."""
     from .faces import default_threshold
-    from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
-    from .pipeline import Options, cpu_count, embed_references, engine_settings
-    from .scan import LocalBackend
+    from .pipeline import cpu_count
 
     preset = SPEED if arguments.speed else ACCURATE
-    detector = arguments.detector if arguments.detector is not None else preset.detector
+    metric, model_threshold = default_threshold(arguments.model)
+    mode: CutMode = "none" if arguments.dry_run else "copy" if arguments.copy else "accurate"
+    return Config(
+        preset=preset, references=tuple(photos),
+        processes=min(arguments.num_processes or 4, cpu_count()), backend=arguments.backend,
+        scan=ScanSettings(model=arguments.model, detector=arguments.detector or preset.detector,
+                          detect_size=preset.detect_size,
+                          interval=arguments.interval or preset.interval, metric=metric,
+                          model_threshold=model_threshold),
+        segments=SegmentSettings(
+            threshold=model_threshold if arguments.threshold is None else arguments.threshold,
+            min_gap=arguments.min_gap, min_duration=arguments.min_duration),
+        cut=CutSettings(mode=mode, padding=arguments.padding, encoding=preset.clip_encoding),
+        output=OutputSettings(overwrite=arguments.overwrite, cache=not arguments.no_cache,
+                              calibrate=arguments.calibrate, progress=not arguments.quiet))
+
+
+def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[Path]]:
+    """The videos, the photos and each video's results folder (default
+    Results/<video stem>; several videos: one folder each under --output or Results)."""
+    from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
+
     if any(not reference.strip() for reference in arguments.reference):
         raise UsageError("--reference is empty; give the path of a photo of the person")
     if any(not video.strip() for video in arguments.video):
         raise UsageError("--video is empty; give the path of a video")
     videos = expand(arguments.video, VIDEO_SUFFIXES, "video")
     photos = expand(arguments.reference, PHOTO_SUFFIXES, "photo")
-    batch = len(videos) > 1
-    if batch:
+    if len(videos) > 1:
         outputs = result_folders(videos, Path(arguments.output or "Results"))
     else:
         outputs = [Path(arguments.output) if arguments.output
                    else Path("Results") / Path(videos[0]).stem]
     if arguments.ray_address and arguments.backend != "ray":
         raise UsageError("--ray-address needs --backend ray")
-    default_threshold(arguments.model)  # an unknown model: one line naming the choices
-    processes = min(arguments.num_processes or 4, cpu_count())
+    return videos, photos, outputs
+
+
+def _main(arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import blazeface
+    from .cache import CACHE_DIR
+    from .pipeline import embed_references
+    from .scan import LocalBackend
+
+    videos, photos, outputs = _inputs(arguments)
+    batch = len(videos) > 1
+    config = build_config(arguments, photos)
+    log.debug(f"configuration: {config}")
     backend: Any = None
     if arguments.backend == "local":
-        backend = LocalBackend(engine_settings(arguments.model, detector, preset),
-                               processes)
-    if detector == blazeface.NAME:
+        backend = LocalBackend(config.scan, config.processes)
+    if config.scan.detector == blazeface.NAME:
         blazeface.check_installed()  # before any worker starts loading models
     try:
         if backend is not None and (arguments.no_cache or not all(
@@ -254,34 +313,25 @@ def _main(arguments: argparse.Namespace) -> int:
             # nothing at all, and this process embeds the photos itself.
             backend.start()
         references = embed_references(
-            photos, arguments.model, detector, preset.detect_size,
-            workers=backend if backend is not None and backend.started else None)
+            photos, config.scan, workers=backend if backend is not None and backend.started
+            else None)
         problems: dict[str, str] = {}
         if arguments.backend == "ray":
             from .cluster import RayBackend
 
             backend = RayBackend(arguments.ray_address, arguments.num_processes)
             problems = backend.unreadable_inputs(videos)
-        show_bars = not arguments.quiet
-        jobs = [Options(
-            video=video, references=tuple(photos), output=output,
-            interval=arguments.interval or preset.interval, preset=preset,
-            processes=processes,
-            threshold=arguments.threshold, model=arguments.model,
-            detector=detector, min_gap=arguments.min_gap,
-            min_duration=arguments.min_duration, padding=arguments.padding,
-            copy=arguments.copy, overwrite=arguments.overwrite, show_bars=show_bars,
-            dry_run=arguments.dry_run, bar_offset=1 if batch else 0,
-            cache=not arguments.no_cache, calibrate=arguments.calibrate, backend=backend)
-            for video, output in zip(videos, outputs)]
+        jobs = [Job(video, output, bar_offset=1 if batch else 0)
+                for video, output in zip(videos, outputs)]
         # On a cluster, several videos run at once (on threads, so that signals reach
         # the main thread outside Ray's calls) and the chunks of all of them are
         # queued together; locally, one video at a time uses every worker.
         at_once = 0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32)
         with tqdm(total=len(videos), desc="videos", unit="video", position=0, leave=False,
-                  dynamic_ncols=True, disable=None if batch and show_bars else True) as overall:
-            codes = _run_all(jobs, lambda options: _run_one(
-                options, references, arguments, batch, problems.get(options.video)),
+                  dynamic_ncols=True,
+                  disable=None if batch and config.output.progress else True) as overall:
+            codes = _run_all(jobs, lambda job: _run_one(
+                config, job, references, backend, arguments, batch, problems.get(job.video)),
                 at_once, overall)
     except BaseException:
         if backend is not None:
@@ -289,7 +339,7 @@ def _main(arguments: argparse.Namespace) -> int:
         raise
     if backend is not None:
         backend.close()
-    return _batch_exit_code(codes)
+    return batch_exit_code(codes)
 
 
 def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> list[int]:
@@ -320,8 +370,8 @@ def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> l
     return [future.result() for future in futures]
 
 
-def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch: bool,
-             problem: str | None = None) -> int:
+def _run_one(config: Config, job: Job, references: Any, backend: Any,
+             arguments: argparse.Namespace, batch: bool, problem: str | None = None) -> int:
     """Run one video and say how it went: stdout gets only the result (a sentence or
     one JSON line), stderr the error. Interruptions stop everything; any other
     failure of one video in a batch is reported and the batch goes on. `problem`:
@@ -332,38 +382,38 @@ def _run_one(options: Any, references: Any, arguments: argparse.Namespace, batch
     try:
         if problem is not None:
             raise VideoError(problem)
-        report = run(options, references)
+        report = run(config, job, references, backend)
     except Interrupted:
         raise
     except Exception as error:
         if not batch:
             if arguments.json:
-                _emit(True, _error_record(options.video, error))
+                _emit(True, _error_record(job.video, error))
             raise
         _report(error, arguments.debug)
         if not isinstance(error, FacecutError):
             _say(BUG_HINT, err=True)
-        _emit(arguments.json, _error_record(options.video, error))
+        _emit(arguments.json, _error_record(job.video, error))
         return error.exit_code if isinstance(error, FacecutError) else EXIT_ERROR
     if report.distances is not None:
-        _print_calibration(options.video, report, arguments.json)
+        _print_calibration(job.video, report, arguments.json)
         return report.exit_code
     status = "found" if report.segments else "not_found"
     if arguments.json:
-        _emit(True, {"video": options.video, "status": status, "segments": report.segments,
+        _emit(True, {"video": job.video, "status": status, "segments": report.segments,
                      "seconds_on_screen": report.seconds_on_screen,
                      "output": str(report.output), "clips_failed": report.clips_failed,
-                     "dry_run": options.dry_run})
+                     "dry_run": config.cut.mode == "none"})
     else:
-        where = f"{options.video}: " if batch else ""
-        what = "metadata.json" if options.dry_run else "clips and metadata.json"
+        where = f"{job.video}: " if batch else ""
+        what = "metadata.json" if config.cut.mode == "none" else "clips and metadata.json"
         if report.segments:
             _say(f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
                  f"screen; {what} in {report.output}")
         else:
             _say(f"{where}the person was not found; metadata.json in {report.output}")
     if report.clips_failed:
-        _say(f"{options.video}: {report.clips_failed} clip(s) failed; see metadata.json",
+        _say(f"{job.video}: {report.clips_failed} clip(s) failed; see metadata.json",
              err=True)
     return report.exit_code
 
@@ -404,10 +454,3 @@ def _emit(as_json: bool, record: dict[str, Any]) -> None:
         import json
 
         _say(json.dumps(record))
-
-
-def _batch_exit_code(codes: Sequence[int]) -> int:
-    """grep's rule over several files: an error wins, then any match, else none."""
-    if any(code not in (EXIT_FOUND, EXIT_NOT_FOUND) for code in codes):
-        return EXIT_ERROR
-    return EXIT_FOUND if EXIT_FOUND in codes else EXIT_NOT_FOUND

@@ -31,7 +31,10 @@ from tqdm import tqdm
 from .errors import ClusterError, FacecutError, Interrupted, WorkerError
 from .media import ChildProcesses, VideoInfo
 from .planning import Chunk, chunk_count
-from .scan import ChunkResult, EngineSettings, WorkerState, load_worker, scan_chunk
+from . import testing
+from .analysis import ChunkResult
+from .config import ScanSettings
+from .scan import WorkerState, load_worker, scan_chunk
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +49,6 @@ CONNECT_SECONDS = 5.0
 # A cluster left with no CPU at all (its nodes lost) for this long fails the videos
 # still scanning, rather than waiting forever for a node to come back.
 NO_CPU_SECONDS = 60.0
-# Test hook, "<file name>:<N>": a worker that starts first-pass chunk N of that video
-# kills itself, on every attempt, to exercise the retry-then-fail path end to end.
-# Never set in normal use.
-FAULT_VARIABLE = "FACECUT_FAULT_RAY_CHUNK"
 # The input check reads this much from each end of every video on every node.
 _PROBE_BYTES = 1 << 20
 
@@ -67,18 +66,16 @@ def _import_ray() -> Any:
 
 # This worker process's models, keyed by the settings and photos they were loaded
 # for: Ray reuses worker processes between tasks, so they load once per process.
-_loaded: tuple[tuple[EngineSettings, bytes], WorkerState] | None = None
+_loaded: tuple[tuple[ScanSettings, bytes], WorkerState] | None = None
 
 
-def _scan_task(settings: EngineSettings, references: np.ndarray, video: VideoInfo,
+def _scan_task(settings: ScanSettings, references: np.ndarray, video: VideoInfo,
                chunk: Chunk) -> ChunkResult | FacecutError:
     global _loaded
     key = (settings, hashlib.sha256(np.ascontiguousarray(references).tobytes()).digest())
     if _loaded is None or _loaded[0] != key:
         _loaded = (key, load_worker(settings, references))
-    if not chunk.refine and os.environ.get(FAULT_VARIABLE) == \
-            f"{os.path.basename(video.path)}:{chunk.index}":
-        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    testing.die_if_chunk_is_faulted(video.path, chunk.index, chunk.refine)
     outcome = scan_chunk(_loaded[1], video, chunk)
     if isinstance(outcome, FacecutError):
         # say which machine: on a cluster, "cannot open" usually means one node
@@ -139,7 +136,7 @@ class RayBackend:
         return chunk_count(video.frame_count, self._chunks_per_video,
                            max(1, math.floor(video.fps * MAX_CHUNK_SECONDS)))
 
-    def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+    def runner(self, video: VideoInfo, settings: ScanSettings, references: np.ndarray,
                show_bars: bool, bar_offset: int) -> RayRunner:
         return RayRunner(self._ray, self._task, video, settings, references, show_bars,
                          self._bars, bar_offset)
@@ -239,8 +236,7 @@ def input_problems(paths: Sequence[str], mine: dict[str, str],
             else:
                 why = f"Ray node {node} sees a different file at {absolute}"
             problems[path] = (f"{path}: {why}. With --backend ray every node must see the "
-                              "videos at the same path (a shared filesystem); see the README, "
-                              "'Running on a cluster'")
+                              "videos at the same path (a shared filesystem); see docs/cluster.md")
             break
     return problems
 
@@ -320,8 +316,8 @@ def _cluster_messages_to_stderr(ray: Any) -> None:
 
 
 def _fault_env() -> dict[str, Any]:
-    fault = os.environ.get(FAULT_VARIABLE)
-    return {} if fault is None else {"env_vars": {FAULT_VARIABLE: fault}}
+    variables = testing.ray_fault_environment()
+    return {"env_vars": variables} if variables else {}
 
 
 def _first_line(error: BaseException) -> str:
@@ -373,7 +369,7 @@ class _BarSlots:
 class RayRunner:
     """One video's chunks as Ray tasks, with one progress bar fed by finished chunks."""
 
-    def __init__(self, ray: Any, task: Any, video: VideoInfo, settings: EngineSettings,
+    def __init__(self, ray: Any, task: Any, video: VideoInfo, settings: ScanSettings,
                  references: np.ndarray, show_bars: bool, slots: _BarSlots,
                  bar_offset: int) -> None:
         self._ray = ray

@@ -30,7 +30,7 @@ _SHIPPED_WEIGHTS = ("dlib_face_recognition_resnet_model_v1.dat",
 
 # Distance metric and default threshold per recognizer. Dlib: Euclidean distance on
 # descriptors of dlib-aligned face chips. 0.5, not dlib's customary 0.6, measured on
-# the shared test people (README, "Threshold"): at 0.6, 2.6% of other people's frames
+# the shared test people (docs/benchmarks.md, "Threshold"): at 0.6, 2.6% of other people's frames
 # matched; at 0.5, none did and 97.5% of the person's own frames still matched.
 # DeepFace's own Dlib default (cosine 0.07) misses most frontal frames.
 # Other models use DeepFace's published cosine thresholds.
@@ -90,21 +90,6 @@ def default_threshold(model: str) -> tuple[str, float]:
     if model not in thresholds:
         raise ModelError(f"unknown model {model!r}; choose one of: {', '.join(sorted(thresholds))}")
     return "cosine", float(thresholds[model]["cosine"])
-
-
-def distances(embeddings: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
-    """Distance of each row of `embeddings` to `reference`."""
-    if len(embeddings) == 0:
-        return np.zeros(0)
-    if metric == "euclidean":
-        return np.linalg.norm(embeddings - reference, axis=1)
-    norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(reference)
-    return 1.0 - (embeddings @ reference) / np.maximum(norms, 1e-12)
-
-
-def distance(a: np.ndarray, b: np.ndarray, metric: str) -> float:
-    """Distance between two embeddings."""
-    return float(distances(a[None], b, metric)[0])
 
 
 def _quiet_deepface() -> None:
@@ -316,7 +301,7 @@ def _dlib_landmarks() -> Any:
         import dlib
     except ImportError:
         raise ModelError("the Dlib model needs the Python package dlib: "
-                         "`pip install dlib` (see README)") from None
+                         "`pip install dlib` (README, Install: it compiles for ~12 minutes)") from None
     return dlib.shape_predictor(str(weights_dir() / "shape_predictor_5_face_landmarks.dat"))
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
+from . import blazeface
+from .config import Config
 from .segments import FrameFaces, Match, Segment, clip_frames
 from .timecode import FrameClock, rational_text
 
@@ -29,21 +31,6 @@ class VideoSummary:
     rotation: int
     start_time: Fraction
     variable_frame_rate: bool
-
-
-@dataclass(frozen=True)
-class Settings:
-    model: str
-    detector: str
-    metric: str
-    threshold: float
-    interval: int
-    min_gap: Fraction
-    min_duration: Fraction
-    padding: Fraction
-    cut: str  # "accurate", "copy", or "none" (--dry-run)
-    preset: str
-    detect_size: int
 
 
 @dataclass(frozen=True)
@@ -91,7 +78,28 @@ def detection_record(result: FrameFaces, match: Match, clock: FrameClock) -> dic
     }
 
 
-def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], settings: Settings,
+def settings_record(config: Config) -> dict[str, Any]:
+    """metadata.json's "settings": what the run scanned, matched and cut with, from the
+    run's one Config (so it can never disagree with what the run did)."""
+    scan = config.scan
+    return {
+        "model": scan.model,
+        "detector": scan.detector,
+        "metric": scan.metric,
+        "threshold": config.segments.threshold,
+        "interval": scan.interval,
+        "min_gap": float(config.segments.min_gap),
+        "min_duration": float(config.segments.min_duration),
+        "padding": float(config.cut.padding),
+        "cut": config.cut.mode,
+        "preset": config.preset.name,
+        # BlazeFace always sees the frame at its own input size
+        "detect_size": blazeface.INPUT_SIZE if scan.detector == blazeface.NAME
+        else scan.detect_size,
+    }
+
+
+def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], config: Config,
                    clock: FrameClock, segments: Sequence[Segment],
                    clips: Sequence[ClipOutcome], results: Sequence[FrameFaces],
                    matches: Mapping[int, Match], stats: Stats) -> dict[str, Any]:
@@ -100,51 +108,10 @@ def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], 
     if len(clips) != len(segments):
         raise ValueError("one clip outcome per segment is required")
     by_frame = {result.frame: result for result in results}
-    segment_docs = []
-    for index, (segment, clip) in enumerate(zip(segments, clips), start=1):
-        first, last = clip_frames(segment, clock, settings.padding)
-        detections = [
-            detection_record(by_frame[frame], matches[frame], clock)
-            for frame in range(segment.start_frame, segment.end_frame + 1)
-            if frame in by_frame and frame in matches
-        ]
-        doc: dict[str, Any] = {
-            "index": index,
-            "clip": clip.file,
-            "start_frame": segment.start_frame,
-            "end_frame": segment.end_frame,
-            "start_time": seconds(segment.start_time(clock)),
-            "end_time": seconds(segment.end_time(clock)),
-            "duration": seconds(segment.duration(clock)),
-            "clip_start_frame": first,
-            "clip_end_frame": last,
-            "clip_start_time": seconds(clock.start_of(first)),
-            "clip_end_time": seconds(clock.end_of(last)),
-            "best_distance": min((d["distance"] for d in detections if d["distance"] is not None),
-                                 default=None),
-            "frames_matched_by_track": sum(1 for d in detections if d["matched_by"] == "track"),
-            "detections": detections,
-        }
-        if clip.error:
-            doc["error"] = clip.error
-        segment_docs.append(doc)
     on_screen = sum((segment.duration(clock) for segment in segments), Fraction(0))
     return {
         "schema_version": SCHEMA_VERSION,
-        "video": {
-            "path": video.path,
-            "fps": round(float(video.fps), 6),
-            "fps_rational": rational_text(video.fps),
-            "frame_count": video.frame_count,
-            "duration": seconds(video.duration),
-            "width": video.width,
-            "height": video.height,
-            "has_audio": video.has_audio,
-            "audio_streams": video.audio_streams,
-            "rotation": video.rotation,
-            "start_time": seconds(video.start_time),
-            "variable_frame_rate": video.variable_frame_rate,
-        },
+        "video": video_record(video),
         # every face compared against; a face's distance is to the closest of them
         "references": [{
             "path": reference.path,
@@ -152,20 +119,10 @@ def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], 
             "box": dict(reference.box),
             "embedding_source": "largest face in the photo",
         } for reference in references],
-        "settings": {
-            "model": settings.model,
-            "detector": settings.detector,
-            "metric": settings.metric,
-            "threshold": settings.threshold,
-            "interval": settings.interval,
-            "min_gap": float(settings.min_gap),
-            "min_duration": float(settings.min_duration),
-            "padding": float(settings.padding),
-            "cut": settings.cut,
-            "preset": settings.preset,
-            "detect_size": settings.detect_size,
-        },
-        "segments": segment_docs,
+        "settings": settings_record(config),
+        "segments": [segment_record(index, segment, clip, by_frame, matches, clock,
+                                    config.cut.padding)
+                     for index, (segment, clip) in enumerate(zip(segments, clips), start=1)],
         "summary": {
             "segments": len(segments),
             "seconds_on_screen": seconds(on_screen),
@@ -182,3 +139,52 @@ def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], 
             **stats.extra,
         },
     }
+
+
+def video_record(video: VideoSummary) -> dict[str, Any]:
+    return {
+        "path": video.path,
+        "fps": round(float(video.fps), 6),
+        "fps_rational": rational_text(video.fps),
+        "frame_count": video.frame_count,
+        "duration": seconds(video.duration),
+        "width": video.width,
+        "height": video.height,
+        "has_audio": video.has_audio,
+        "audio_streams": video.audio_streams,
+        "rotation": video.rotation,
+        "start_time": seconds(video.start_time),
+        "variable_frame_rate": video.variable_frame_rate,
+    }
+
+
+def segment_record(index: int, segment: Segment, clip: ClipOutcome,
+                   by_frame: Mapping[int, FrameFaces], matches: Mapping[int, Match],
+                   clock: FrameClock, padding: Fraction) -> dict[str, Any]:
+    """One appearance: its frames and times, its clip's, and every matched detection."""
+    first, last = clip_frames(segment, clock, padding)
+    detections = [
+        detection_record(by_frame[frame], matches[frame], clock)
+        for frame in range(segment.start_frame, segment.end_frame + 1)
+        if frame in by_frame and frame in matches
+    ]
+    doc: dict[str, Any] = {
+        "index": index,
+        "clip": clip.file,
+        "start_frame": segment.start_frame,
+        "end_frame": segment.end_frame,
+        "start_time": seconds(segment.start_time(clock)),
+        "end_time": seconds(segment.end_time(clock)),
+        "duration": seconds(segment.duration(clock)),
+        "clip_start_frame": first,
+        "clip_end_frame": last,
+        "clip_start_time": seconds(clock.start_of(first)),
+        "clip_end_time": seconds(clock.end_of(last)),
+        "best_distance": min((d["distance"] for d in detections if d["distance"] is not None),
+                             default=None),
+        "frames_matched_by_track": sum(1 for d in detections if d["matched_by"] == "track"),
+        "detections": detections,
+    }
+    if clip.error:
+        doc["error"] = clip.error
+    return doc

@@ -1,4 +1,4 @@
-"""The two scan presets. Figures behind these choices are in the README."""
+"""The two scan presets. Figures behind these choices are in docs/benchmarks.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ class Preset:
     description: str
     detector: str  # unless --detector says otherwise
     # x264's speed preset for accurate cuts: --speed trades clip size for time
-    # (README, Presets: measured sizes and times)
+    # (docs/benchmarks.md, "Clip encoding under --speed")
     clip_encoding: str = "veryfast"
 
 
@@ -30,7 +30,7 @@ SPEED = Preset(
     interval=10,
     description="every 10th frame (edges refined to the frame), BlazeFace detector",
     # ~9 ms per 720p frame against ~70-90 ms for dlib's HOG at 384 px, same faces found
-    # on the benchmark montage (README, "Detectors")
+    # on the benchmark montage (docs/benchmarks.md, "Detectors")
     detector="blazeface",
     clip_encoding="ultrafast",
 )

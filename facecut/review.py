@@ -8,13 +8,19 @@ are the only I/O here.
 from __future__ import annotations
 
 import html
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .errors import FacecutError
+from .media import VideoInfo, read_frames
 from .segments import FrameFaces
 from .timecode import FrameClock
+
+log = logging.getLogger(__name__)
 
 TIMELINE = "timeline.png"
 PAGE = "index.html"
@@ -132,3 +138,36 @@ threshold {document['settings']['threshold']} ({html.escape(document['settings']
 {body}
 </body></html>
 """
+
+
+def draw_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: Mapping[str, Any],
+                  threshold: float, folder: Path) -> tuple[str | None, dict[int, str]]:
+    """timeline.png and a thumbnail per appearance in `folder`; returns the timeline's
+    name (None if it failed) and each appearance's thumbnail. A failure here costs a
+    picture, never the clips or metadata: it is reported as a warning."""
+    timeline: str | None = TIMELINE
+    try:
+        write_timeline(folder / TIMELINE, frames, video.clock, document, threshold)
+    except (ImportError, OSError, ValueError) as error:
+        log.warning(f"{video.path}: no {TIMELINE} ({error})")
+        timeline = None
+
+    def thumbnail(segment: Mapping[str, Any]) -> str | None:
+        best = best_detection(segment)
+        if best is None:
+            return None
+        name = thumbnail_name(segment["index"])
+        try:
+            for _, frame in read_frames(video, best["frame"], best["frame"] + 1):
+                draw_thumbnail(frame, best["box"], folder / name)
+                return name
+        except (OSError, FacecutError) as error:
+            log.warning(f"{video.path}: no thumbnail for appearance {segment['index']} ({error})")
+        return None
+
+    # Each thumbnail decodes from the keyframe before its frame (~0.5 s of 720p here):
+    # two at a time.
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        names = list(executor.map(thumbnail, document["segments"]))
+    return timeline, {segment["index"]: name for segment, name in zip(document["segments"], names)
+                      if name is not None}

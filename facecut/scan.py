@@ -17,8 +17,12 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from . import log
+from .analysis import ChunkResult
+from .config import ScanSettings
 from .errors import FacecutError, WorkerError
-from .faces import ReferenceFace, distance, distances
+from .embeddings import distance, distances
+from .faces import ReferenceFace
 from .media import VideoInfo, read_frames
 from .planning import Chunk
 from .segments import Face, FrameFaces
@@ -30,26 +34,6 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
                      "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-@dataclass(frozen=True)
-class EngineSettings:
-    model: str
-    detector: str
-    detect_size: int
-    metric: str
-    threshold: float  # the model's default match distance (scales split_factor)
-    # A tracked face whose new embedding is farther than split_factor x threshold
-    # from the track's previous one is someone else (a cut the thumbnails missed):
-    # the track is split. Above 1, so blur or a turn of the same head does not split.
-    split_factor: float = 1.3
-    embed_every: int = 5  # frames between embeddings of a tracked face
-    embed_every_samples: int = 3  # the same on sampled passes (--interval > 1), in samples
-    # Analysing every frame, the whole frame is searched for faces on every Nth frame
-    # (and on any picture jump); in between, each tracked face is looked for only
-    # near its last box. A face that appears without a cut is found up to N-1 frames
-    # late. Sampled passes (--interval > 1) and edge refinement search every frame.
-    full_detect_every: int = 3
-
-
 # A scene cut ends every face track: the mean absolute difference between two
 # consecutive analysed frames' 32x18 grey thumbnails above this (of 255).
 SCENE_CUT = 30.0
@@ -58,26 +42,13 @@ SCENE_CUT = 30.0
 SCENE_CHANGE = 8.0
 
 
-@dataclass(frozen=True)
-class ChunkResult:
-    chunk: Chunk
-    frames: tuple[FrameFaces, ...]
-    frames_decoded: int  # frames delivered, or with an interval, delivered x interval
-    # each track's first and last embedding, so the parent can check that two tracks
-    # meeting at a chunk boundary are the same person before joining them
-    track_ends: dict[int, tuple[np.ndarray, np.ndarray]]
-    # frames where only the windows around tracked faces were searched: a face found
-    # there is real, but "no face" is not a reliable miss (a new face may be there)
-    partial: frozenset[int] = frozenset()
-
-
 # ------------------------------------------------------------------ worker side
 
 @dataclass
 class WorkerState:
     """What one worker process loads once and uses for every chunk it scans."""
 
-    settings: EngineSettings
+    settings: ScanSettings
     references: np.ndarray  # one row per reference photo
     engine: Any = None
     # A model that failed to load: reported for every chunk, never raised at load
@@ -85,7 +56,7 @@ class WorkerState:
     error: FacecutError | None = None
 
 
-def load_worker(settings: EngineSettings, references: np.ndarray) -> WorkerState:
+def load_worker(settings: ScanSettings, references: np.ndarray) -> WorkerState:
     """Load the face models for this process (once per process, never per chunk)."""
     import cv2
 
@@ -109,14 +80,14 @@ _state: WorkerState | None = None
 class PoolTask:
     """One chunk for a local pool worker, with its video, photos and settings."""
 
-    settings: EngineSettings
+    settings: ScanSettings
     video: VideoInfo
     references: np.ndarray
     chunk: Chunk
     bar_position: int | None  # None: no progress bar
 
 
-def _init_worker(settings: EngineSettings, lock: Any) -> None:
+def _init_worker(settings: ScanSettings, lock: Any, log_level: int) -> None:
     # The parent handles Ctrl-C and tells the pool to stop; workers ignore SIGINT so
     # they never print a traceback each. SIGTERM (Pool.terminate) keeps its default
     # action, death in the kernel: a Python handler runs only when the main thread
@@ -126,6 +97,7 @@ def _init_worker(settings: EngineSettings, lock: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tqdm.set_lock(lock)
+    log.configure(log_level)  # --debug shows this worker's decoder commands too
     global _state
     _state = load_worker(settings, np.zeros((1, 0)))
 
@@ -159,18 +131,7 @@ def scan_chunk(state: WorkerState, video: VideoInfo, chunk: Chunk,
     results: list[FrameFaces] = []
     decoded = 0
     analysed = chunk.analysed_frames
-    # Track ids: a block of IDS_PER_CHUNK per chunk. A refinement chunk's block comes
-    # from its first frame, so refinement chunks from different runs (one read from
-    # the scan cache, one run now) can never share ids.
-    key = IDS_PER_CHUNK // 2 + chunk.start_frame if chunk.refine else chunk.index
-    # On a sampled pass a tracked face is embedded on every `embed_every_samples`-th
-    # sample only: samples are a third of a second apart at --speed, so every sample
-    # would embed every face, the most expensive step (~25 ms a face here).
-    embed_every = max(settings.embed_every, settings.embed_every_samples * chunk.interval) \
-        if chunk.interval > 1 else settings.embed_every
-    tracker = Tracker(first_id=key * IDS_PER_CHUNK, embed_every=embed_every,
-                      # a face the detector misses for up to half a second keeps its track
-                      max_gap=max(15, 3 * chunk.interval))
+    tracker = chunk_tracker(chunk, settings)
     memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track: (first, last) embedding
     previous: np.ndarray | None = None
     last_full = -settings.full_detect_every
@@ -206,6 +167,22 @@ def scan_chunk(state: WorkerState, video: VideoInfo, chunk: Chunk,
                        memory, frozenset(partial))
 
 
+def chunk_tracker(chunk: Chunk, settings: ScanSettings) -> Tracker:
+    """The face tracker for one chunk."""
+    # Track ids: a block of IDS_PER_CHUNK per chunk. A refinement chunk's block comes
+    # from its first frame, so refinement chunks from different runs (one read from
+    # the scan cache, one run now) can never share ids.
+    key = IDS_PER_CHUNK // 2 + chunk.start_frame if chunk.refine else chunk.index
+    # On a sampled pass a tracked face is embedded on every `embed_every_samples`-th
+    # sample only: samples are a third of a second apart at --speed, so every sample
+    # would embed every face, the most expensive step (~25 ms a face here).
+    embed_every = max(settings.embed_every, settings.embed_every_samples * chunk.interval) \
+        if chunk.interval > 1 else settings.embed_every
+    return Tracker(first_id=key * IDS_PER_CHUNK, embed_every=embed_every,
+                   # a face the detector misses for up to half a second keeps its track
+                   max_gap=max(15, 3 * chunk.interval))
+
+
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
     import cv2
 
@@ -233,7 +210,7 @@ def _analyse(state: WorkerState, frame: np.ndarray, index: int, tracker: Tracker
         for embedding, i in zip(embeddings, need):
             known = memory.get(tracks[i])
             if known is not None and distance(embedding, known[1], settings.metric) \
-                    > settings.threshold * settings.split_factor:
+                    > settings.split_distance:
                 # the face on this track changed identity (a cut the thumbnails missed)
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
             first = memory[tracks[i]][0] if tracks[i] in memory else embedding
@@ -298,7 +275,7 @@ class ScanBackend(Protocol):
 
     def chunk_count(self, video: VideoInfo) -> int: ...
 
-    def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+    def runner(self, video: VideoInfo, settings: ScanSettings, references: np.ndarray,
                show_bars: bool, bar_offset: int) -> ChunkRunner: ...
 
     def close(self) -> None:
@@ -314,7 +291,7 @@ class WorkerPool:
     """`processes` spawned workers on this machine, each with the face models loaded
     once, scanning chunks of any video; each chunk shows its own progress bar."""
 
-    def __init__(self, settings: EngineSettings, processes: int) -> None:
+    def __init__(self, settings: ScanSettings, processes: int) -> None:
         self._pool = _start_pool(settings, processes)
         self._workers = _worker_ids(self._pool)
 
@@ -336,7 +313,7 @@ class WorkerPool:
         self._pool.join()
 
 
-def pool_tasks(video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+def pool_tasks(video: VideoInfo, settings: ScanSettings, references: np.ndarray,
                chunks: Sequence[Chunk], show_bars: bool, bar_offset: int) -> list[PoolTask]:
     """The tasks that scan `chunks`: a bar per first-pass chunk, below `bar_offset`
     lines (a batch's overall bar); refinement chunks are short and show none."""
@@ -356,7 +333,7 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, settings: EngineSettings, processes: int) -> None:
+    def __init__(self, settings: ScanSettings, processes: int) -> None:
         self.settings = settings
         self.processes = processes
         self._pool: WorkerPool | None = None
@@ -364,10 +341,9 @@ class LocalBackend:
     def chunk_count(self, video: VideoInfo) -> int:
         return self.processes
 
-    def runner(self, video: VideoInfo, settings: EngineSettings, references: np.ndarray,
+    def runner(self, video: VideoInfo, settings: ScanSettings, references: np.ndarray,
                show_bars: bool, bar_offset: int) -> ChunkRunner:
-        if (settings.model, settings.detector, settings.detect_size) != \
-                (self.settings.model, self.settings.detector, self.settings.detect_size):
+        if not settings.same_models(self.settings):
             raise ValueError("the pool's workers loaded other models than this video needs")
         return _SharedPoolRunner(self, video, settings, references, show_bars, bar_offset)
 
@@ -402,7 +378,7 @@ class LocalBackend:
 class _SharedPoolRunner:
     """One video's chunks on the run's pool; closing leaves the pool to the next video."""
 
-    def __init__(self, backend: LocalBackend, video: VideoInfo, settings: EngineSettings,
+    def __init__(self, backend: LocalBackend, video: VideoInfo, settings: ScanSettings,
                  references: np.ndarray, show_bars: bool, bar_offset: int) -> None:
         self._backend = backend
         self._context = (video, settings, references)
@@ -420,7 +396,7 @@ class _SharedPoolRunner:
         self._backend.terminate()
 
 
-def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
+def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: ScanSettings,
          references: np.ndarray, show_bars: bool = True, bar_offset: int = 0,
          follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,
          store: ResultStore | None = None, processes: int | None = None,
@@ -471,7 +447,7 @@ def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: EngineSettings,
     return results
 
 
-def _start_pool(settings: EngineSettings, processes: int) -> Any:
+def _start_pool(settings: ScanSettings, processes: int) -> Any:
     context = multiprocessing.get_context("spawn")
     # One lock, made in the workers' context, serialises every bar's terminal writes.
     lock = context.RLock()
@@ -483,7 +459,7 @@ def _start_pool(settings: EngineSettings, processes: int) -> Any:
     try:
         with _single_threaded_children():
             return context.Pool(processes=processes, initializer=_init_worker,
-                                initargs=(settings, lock))
+                                initargs=(settings, lock, log.level()))
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_cli
+from facecut.analysis import ChunkResult
 from facecut.cache import CACHE_DIR, decode, encode
 from facecut.planning import Chunk
-from facecut.scan import ChunkResult
 from facecut.segments import Box, Face, FrameFaces
 
 pytestmark = [pytest.mark.media]

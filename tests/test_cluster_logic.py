@@ -66,12 +66,13 @@ import argparse, sys
 from types import SimpleNamespace
 from facecut import cli
 arguments = argparse.Namespace(json=True, debug=False)
-jobs = [SimpleNamespace(video=f"/videos/clip-{i:03d}.mp4", dry_run=False) for i in range(300)]
+jobs = [SimpleNamespace(video=f"/videos/clip-{i:03d}.mp4") for i in range(300)]
 class Bar:
     def update(self, _n):
         pass
-codes = cli._run_all(jobs, lambda options: cli._run_one(
-    options, None, arguments, True, f"{options.video}: Ray node 10.0.0.2 cannot read it"), 8, Bar())
+codes = cli._run_all(jobs, lambda job: cli._run_one(
+    None, job, None, None, arguments, True, f"{job.video}: Ray node 10.0.0.2 cannot read it"),
+    8, Bar())
 sys.exit(0 if codes == [2] * len(jobs) else 3)
 """
 

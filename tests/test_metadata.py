@@ -3,8 +3,10 @@ from fractions import Fraction
 
 import pytest
 
-from facecut.metadata import (ClipOutcome, ReferenceSummary, Settings, Stats, VideoSummary,
-                              build_metadata)
+from facecut.config import (Config, CutSettings, OutputSettings, ScanSettings,
+                            SegmentSettings)
+from facecut.metadata import ClipOutcome, ReferenceSummary, Stats, VideoSummary, build_metadata
+from facecut.presets import ACCURATE
 from facecut.segments import Box, Face, FrameFaces, Segment, match_frames
 from facecut.timecode import FrameClock
 
@@ -19,9 +21,13 @@ def video():
 
 
 def settings(padding=Fraction(0)):
-    return Settings(model="Dlib", detector="dlib", metric="euclidean", threshold=0.6,
-                    interval=1, min_gap=Fraction(1, 2), min_duration=Fraction(0),
-                    padding=padding, cut="accurate", preset="accurate", detect_size=1280)
+    return Config(preset=ACCURATE, references=("/r.jpg",), processes=2, backend="local",
+                  scan=ScanSettings(model="Dlib", detector="dlib", detect_size=1280, interval=1,
+                                    metric="euclidean", model_threshold=0.5),
+                  segments=SegmentSettings(threshold=0.6, min_gap=Fraction(1, 2),
+                                           min_duration=Fraction(0)),
+                  cut=CutSettings(mode="accurate", padding=padding, encoding="veryfast"),
+                  output=OutputSettings())
 
 
 def frames():

@@ -1,0 +1,104 @@
+"""The run's configuration: one frozen value, built once by the CLI (pure: no I/O).
+
+It has a part per stage, and each part says what it governs:
+
+- `ScanSettings`: everything that changes what a scan records (detector, model,
+  working size, interval, tracking constants). It is the scan cache's key, so a rerun
+  that changes anything else re-segments and re-cuts from the cache instead of
+  scanning again.
+- `SegmentSettings`: how matched frames become appearances (threshold, gaps).
+- `CutSettings`: how appearances become clips (mode, padding, encoder preset).
+- `OutputSettings`: where and how results are written (overwrite, cache, bars).
+
+`metadata.settings_record` and `cache.CacheKey` derive from it; nothing copies its
+fields by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from .presets import Preset
+
+CutMode = Literal["accurate", "copy", "none"]
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What every worker scans with, and the scan cache's key (with the inputs'
+    digests). Tracks split at a distance scaled from the model's own threshold, never
+    from --threshold: what a scan records must not depend on settings a cached rerun
+    may change."""
+
+    model: str
+    detector: str
+    detect_size: int  # longer side of the frame the detector sees, in pixels
+    interval: int  # analyse every Nth frame
+    metric: str  # "euclidean" or "cosine", the model's
+    model_threshold: float  # the model's default match distance (scales split_factor)
+    # A tracked face whose new embedding is farther than split_factor x threshold
+    # from the track's previous one is someone else (a cut the thumbnails missed):
+    # the track is split. Above 1, so blur or a turn of the same head does not split.
+    split_factor: float = 1.3
+    embed_every: int = 5  # frames between embeddings of a tracked face
+    embed_every_samples: int = 3  # the same on sampled passes (--interval > 1), in samples
+    # Analysing every frame, the whole frame is searched for faces on every Nth frame
+    # (and on any picture jump); in between, each tracked face is looked for only
+    # near its last box. A face that appears without a cut is found up to N-1 frames
+    # late. Sampled passes (--interval > 1) and edge refinement search every frame.
+    full_detect_every: int = 3
+
+    @property
+    def split_distance(self) -> float:
+        """Two embeddings of one track farther apart than this are two people."""
+        return self.model_threshold * self.split_factor
+
+    def same_models(self, other: ScanSettings) -> bool:
+        """True if a worker loaded for `other` can scan with these settings."""
+        return (self.model, self.detector, self.detect_size) == \
+            (other.model, other.detector, other.detect_size)
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    threshold: float  # largest distance that counts as a match (--threshold or the model's)
+    min_gap: Fraction  # appearances closer than this are one
+    min_duration: Fraction  # shorter appearances are dropped
+
+
+@dataclass(frozen=True)
+class CutSettings:
+    mode: CutMode  # accurate (re-encoded, frame-exact), copy (keyframe start), none (--dry-run)
+    padding: Fraction  # seconds of context before and after each clip
+    encoding: str  # x264 preset of accurate mode
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    overwrite: bool = False
+    cache: bool = True  # keep the scan next to the results; reuse it when it fits
+    calibrate: bool = False  # scan, then report face distances instead of cutting
+    progress: bool = True  # one progress bar per worker
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: Preset
+    references: tuple[str, ...]  # the reference photos' paths
+    processes: int  # local worker processes
+    backend: str  # where the scan runs: "local" or "ray" (--backend)
+    scan: ScanSettings
+    segments: SegmentSettings
+    cut: CutSettings
+    output: OutputSettings
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video of a run and where its results go."""
+
+    video: str
+    output: Path
+    bar_offset: int = 0  # terminal lines above the worker bars (a batch's overall bar)
