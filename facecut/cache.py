@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .media import ChildProcesses
+from .process import children
 from .planning import Chunk
 from .scan import ChunkResult
 from .segments import Box, Face, FrameFaces
@@ -40,7 +40,7 @@ def file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            ChildProcesses.raise_if_stopping()  # a long read, maybe on a video thread
+            children.raise_if_stopping()  # a long read, maybe on a video thread
             digest.update(block)
     return digest.hexdigest()
 

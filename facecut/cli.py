@@ -132,9 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _raise_on_signal(signum: int, _frame: Any) -> None:
-    from .media import ChildProcesses
+    from .process import children
 
-    ChildProcesses.kill_all()  # also marks the run as stopping
+    children.kill_all()  # also marks the run as stopping
     # A second signal while we clean up: stop at once rather than raise mid-cleanup.
     for other in (signal.SIGINT, signal.SIGTERM):
         signal.signal(other, _exit_now)
@@ -142,9 +142,9 @@ def _raise_on_signal(signum: int, _frame: Any) -> None:
 
 
 def _exit_now(signum: int, _frame: Any) -> None:
-    from .media import ChildProcesses
+    from .process import children
 
-    ChildProcesses.kill_all()
+    children.kill_all()
     os._exit(128 + signum)
 
 
@@ -304,7 +304,7 @@ def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> l
         return codes
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from .media import ChildProcesses
+    from .process import children
 
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="video") as executor:
         futures = [executor.submit(run_job, job) for job in jobs]
@@ -313,7 +313,7 @@ def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> l
                 future.result()
                 overall.update(1)
         except BaseException:
-            ChildProcesses.kill_all()  # every job stops at its next check
+            children.kill_all()  # every job stops at its next check
             for future in futures:
                 future.cancel()
             raise

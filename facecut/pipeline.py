@@ -19,8 +19,10 @@ from .errors import FacecutError, Interrupted, VideoError
 from .cache import CacheKey, ScanCache, file_digest
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine, default_threshold, distance
-from .media import (SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe,
-                    read_frames)
+from .cut import ClipJob, cut_clip
+from .decode import SEEK_MARGIN, read_frames
+from .probe import VideoInfo, probe
+from .process import children
 
 # Audio codecs an mp4 clip can carry as they are (--copy copies them; others are
 # re-encoded to AAC).
@@ -418,5 +420,5 @@ def cut_clips(video: VideoInfo, segments: list[Segment], options: Options,
             if isinstance(error, Interrupted):
                 # end running ffmpeg children now, so the executor's shutdown does not
                 # wait for them; a bug in one cut leaves other videos' cuts running
-                ChildProcesses.kill_all()
+                children.kill_all()
             raise

@@ -17,10 +17,11 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .decode import read_frames
 from .errors import FacecutError, WorkerError
 from .faces import ReferenceFace, distance, distances
-from .media import VideoInfo, read_frames
 from .planning import Chunk
+from .probe import VideoInfo
 from .segments import Face, FrameFaces
 from .tracking import IDS_PER_CHUNK, Tracker
 
