@@ -9,7 +9,7 @@ import ffmpeg  # ffmpeg-python
 
 from .process import run_command
 from .timecode import seconds_arg
-from .tools import find_tools, input_url, with_global_options
+from .tools import GLOBAL_OPTIONS, find_tools, input_url
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,18 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
             options.update({"acodec": "aac", "b:a": "192k"})
         if job.threads:
             options["threads"] = job.threads
-    streams = [source["v:0"]]
-    if job.has_audio:
-        streams.append(source["a"])
-    args = with_global_options(ffmpeg.output(*streams, input_url(job.destination), **options)
-                               .compile(cmd=ffmpeg_exe), "-y")
+    video = source["v:0"]
     if not job.copy and not job.even_size:
         # yuv420p needs even sizes; crop one pixel rather than rescale.
-        position = args.index("-map")
-        args[position:position] = ["-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2"]
-    # `source["a"]` maps every audio stream; make it optional-safe with `?`.
-    return [arg if arg != "0:a" else "0:a?" for arg in args]
+        video = video.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
+    streams = [video]
+    if job.has_audio:
+        # "a?": every audio stream, and no error where there is none
+        streams.append(source["a?"])
+    return (ffmpeg.output(*streams, input_url(job.destination), **options)
+            .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
+            .overwrite_output()
+            .compile(cmd=ffmpeg_exe))
 
 
 def cut_clip(job: ClipJob) -> None:

@@ -16,7 +16,7 @@ from .errors import FFmpegError
 from .probe import VideoInfo
 from .process import children, killed_error, start
 from .timecode import FrameClock, parse_rational, seconds_arg
-from .tools import find_tools, input_url, with_global_options
+from .tools import GLOBAL_OPTIONS, find_tools, input_url
 
 # Decoding starts this long before the keyframe that precedes a chunk's first frame,
 # so that even where the demuxer's seek is approximate (MPEG-TS/PS have no index)
@@ -98,15 +98,15 @@ def decoder_command(video: VideoInfo, seek: Fraction, start_frame: int, every: i
     wanted = frame_selection(video.clock, video.start_time, start_frame, every)
     if wanted is not None:
         stream = stream.filter("select", wanted)
-    return with_global_options(
-        stream
-        .filter("showinfo", checksum=0)
-        # one size for every frame, even if the stream changes resolution midway
-        .filter("scale", video.width, video.height)
-        .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough",
-                an=None, sn=None, dn=None)
-        .compile(cmd=ffmpeg_exe),
-        "-nostats", loglevel="info")  # showinfo writes at level info
+    return (stream
+            .filter("showinfo", checksum=0)
+            # one size for every frame, even if the stream changes resolution midway
+            .filter("scale", video.width, video.height)
+            .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough",
+                    an=None, sn=None, dn=None)
+            # showinfo writes at level info; no progress lines among its lines
+            .global_args(*GLOBAL_OPTIONS, "-loglevel", "info", "-nostats")
+            .compile(cmd=ffmpeg_exe))
 
 
 def _decode(video: VideoInfo, seek: Fraction, start_frame: int, stop_frame: int,
