@@ -28,10 +28,14 @@ sys.path.insert(0, str(ROOT))
 import montage as montage_builder  # noqa: E402
 from measure import measure  # noqa: E402
 
-from facecut.media import clip_command, find_tools, probe  # noqa: E402
 from facecut.cli import build_config, build_parser  # noqa: E402
-from facecut.pipeline import clip_jobs  # noqa: E402
+from facecut.cut import (
+    clip_command,  # noqa: E402
+    clip_jobs,  # noqa: E402
+)
+from facecut.probe import probe  # noqa: E402
 from facecut.segments import Segment  # noqa: E402
+from facecut.tools import find_tools  # noqa: E402
 
 
 def cpu_of(label: str, command: list[str], **kwargs: object) -> float:

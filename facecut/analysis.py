@@ -15,11 +15,19 @@ from typing import Sequence
 import numpy as np
 
 from .config import ScanSettings, SegmentSettings
-from .errors import VideoError
 from .embeddings import distance
+from .errors import VideoError
 from .planning import Chunk, plan_refinement
-from .segments import (FrameFaces, Match, Segment, edges_to_refine, frame_ranges,
-                       lost_near_matches, match_frames, merge_segments)
+from .segments import (
+    FrameFaces,
+    Match,
+    Segment,
+    edges_to_refine,
+    frame_ranges,
+    lost_near_matches,
+    match_frames,
+    merge_segments,
+)
 from .timecode import FrameClock
 from .tracking import join_tracks, track_distances
 

@@ -10,8 +10,8 @@ the run's ScanSettings (config.py).
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .media import ChildProcesses
 from .analysis import ChunkResult
 from .config import ScanSettings
 from .planning import Chunk
+from .process import children
 from .segments import Box, Face, FrameFaces
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            ChildProcesses.raise_if_stopping()  # a long read, maybe on a video thread
+            children.raise_if_stopping()  # a long read, maybe on a video thread
             digest.update(block)
     return digest.hexdigest()
 

@@ -16,8 +16,7 @@ from typing import Any, Sequence
 
 from . import __version__
 from .analysis import EXIT_ERROR, batch_exit_code
-from .config import (Config, CutMode, CutSettings, Job, OutputSettings, ScanSettings,
-                     SegmentSettings)
+from .config import Config, CutMode, CutSettings, Job, OutputSettings, ScanSettings, SegmentSettings
 from .errors import FacecutError, Interrupted, UsageError
 from .presets import ACCURATE, SPEED
 
@@ -163,9 +162,9 @@ def _add_run_options(group: argparse._ArgumentGroup) -> None:
 
 
 def _raise_on_signal(signum: int, _frame: Any) -> None:
-    from .media import ChildProcesses
+    from .process import children
 
-    ChildProcesses.kill_all()  # also marks the run as stopping
+    children.kill_all()  # also marks the run as stopping
     # A second signal while we clean up: stop at once rather than raise mid-cleanup.
     for other in (signal.SIGINT, signal.SIGTERM):
         signal.signal(other, _exit_now)
@@ -173,9 +172,9 @@ def _raise_on_signal(signum: int, _frame: Any) -> None:
 
 
 def _exit_now(signum: int, _frame: Any) -> None:
-    from .media import ChildProcesses
+    from .process import children
 
-    ChildProcesses.kill_all()
+    children.kill_all()
     os._exit(128 + signum)
 
 
@@ -245,7 +244,7 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
     """The run's one Config, from the command line (raises ModelError for an unknown
     --model, naming the choices)."""
     from .faces import default_threshold
-    from .pipeline import cpu_count
+    from .process import cpu_count
 
     preset = SPEED if arguments.speed else ACCURATE
     metric, model_threshold = default_threshold(arguments.model)
@@ -354,7 +353,7 @@ def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> l
         return codes
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from .media import ChildProcesses
+    from .process import children
 
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="video") as executor:
         futures = [executor.submit(run_job, job) for job in jobs]
@@ -363,7 +362,7 @@ def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> l
                 future.result()
                 overall.update(1)
         except BaseException:
-            ChildProcesses.kill_all()  # every job stops at its next check
+            children.kill_all()  # every job stops at its next check
             for future in futures:
                 future.cancel()
             raise

@@ -28,12 +28,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .errors import ClusterError, FacecutError, Interrupted, WorkerError
-from .media import ChildProcesses, VideoInfo
-from .planning import Chunk, chunk_count
 from . import testing
 from .analysis import ChunkResult
 from .config import ScanSettings
+from .errors import ClusterError, FacecutError, Interrupted, WorkerError
+from .planning import Chunk, chunk_count
+from .probe import VideoInfo
+from .process import children
 from .scan import WorkerState, load_worker, scan_chunk
 
 log = logging.getLogger(__name__)
@@ -280,9 +281,7 @@ def _connect(ray: Any, requested: str | None) -> None:
             signal.signal(signum, handler)
     if stopped:
         ray.shutdown()
-        from .media import ChildProcesses
-
-        ChildProcesses.kill_all()
+        children.kill_all()
         raise Interrupted(stopped[0])
     _cluster_messages_to_stderr(ray)
 
@@ -407,7 +406,7 @@ class RayRunner:
         failure: FacecutError | None = None
         watch = _CpuWatch(self._ray)
         while self._pending:
-            ChildProcesses.raise_if_stopping()  # Ctrl-C or SIGTERM on the driver
+            children.raise_if_stopping()  # Ctrl-C or SIGTERM on the driver
             if watch.lost():
                 raise ClusterError(
                     f"{self._video_info.path}: the Ray cluster has had no CPU for "

@@ -9,37 +9,38 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import review, testing
-from .analysis import (EXIT_FOUND, EXIT_NOT_FOUND, Analysis, ChunkResult, analyse, exit_code,
-                       face_distances, refinement)
+from . import review
+from .analysis import (
+    EXIT_FOUND,
+    EXIT_NOT_FOUND,
+    Analysis,
+    ChunkResult,
+    analyse,
+    exit_code,
+    face_distances,
+    refinement,
+)
 from .cache import CacheKey, ScanCache
 from .config import Config, Job, ScanSettings
-from .errors import FacecutError, Interrupted, VideoError
+from .cut import cut_clips
+from .errors import VideoError
 from .exports import segments_csv, segments_edl
 from .faces import FaceEngine
-from .media import SEEK_MARGIN, ChildProcesses, ClipJob, VideoInfo, cut_clip, probe
-from .metadata import (ClipOutcome, ReferenceSummary, Stats, VideoSummary, build_metadata)
+from .metadata import ClipOutcome, ReferenceSummary, Stats, VideoSummary, build_metadata
 from .output import METADATA, ResultsFolder
 from .planning import Chunk, plan_chunks
+from .probe import VideoInfo, probe
 from .scan import ScanBackend, scan
-from .segments import Segment, clip_frames
 
 log = logging.getLogger(__name__)
-
-# Audio codecs an mp4 clip can carry as they are (--copy copies them; others are
-# re-encoded to AAC).
-MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
-
 
 @dataclass(frozen=True)
 class References:
@@ -266,71 +267,3 @@ def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = No
                                        faces_found=reference.faces_found,
                                        box={"x": box.x, "y": box.y, "w": box.w, "h": box.h}))
     return References(np.vstack(rows), tuple(photos))
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-# ffmpeg cuts running at once in this process, over every video being finished
-# (with --backend ray, several videos finish on driver threads at the same time).
-_CUT_SLOTS = threading.BoundedSemaphore(cpu_count())
-
-
-def clip_jobs(video: VideoInfo, segments: Sequence[Segment], config: Config,
-              staging: Path) -> list[ClipJob]:
-    """One ffmpeg job per segment's clip, as cut_clips runs them (up to
-    `config.processes` at once, the CPUs shared among them)."""
-    parallel = max(1, min(config.processes, len(segments)))
-    threads = max(1, cpu_count() // parallel)
-    jobs = []
-    for index, segment in enumerate(segments, start=1):
-        first, last = clip_frames(segment, video.clock, config.cut.padding)
-        start = video.clock.start_of(first)
-        jobs.append(ClipJob(source=testing.clip_source(video.path, index),
-                            decode_from=max(Fraction(0),
-                                            video.keyframe_at_or_before(start) - SEEK_MARGIN),
-                            copy_audio=all(codec in MP4_AUDIO for codec in video.audio_codecs),
-                            destination=str(staging / f"clip_{index}.mp4"),
-                            start=start, duration=video.clock.end_of(last) - start,
-                            copy=config.cut.mode == "copy", has_audio=video.has_audio,
-                            threads=threads, encoding=config.cut.encoding,
-                            even_size=video.width % 2 == 0 and video.height % 2 == 0))
-    return jobs
-
-
-def cut_clips(video: VideoInfo, segments: Sequence[Segment], config: Config,
-              staging: Path) -> list[ClipOutcome]:
-    """Cut every segment's clip, several at once; a failed clip is recorded and the
-    others still get cut."""
-    if not segments:
-        return []
-    jobs = clip_jobs(video, segments, config, staging)
-
-    def cut_one(job: ClipJob) -> ClipOutcome:
-        name = Path(job.destination).name
-        try:
-            with _CUT_SLOTS:
-                cut_clip(job)
-        except Interrupted:
-            raise
-        except FacecutError as error:
-            Path(job.destination).unlink(missing_ok=True)
-            return ClipOutcome(None, str(error))
-        return ClipOutcome(name)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(config.processes, len(jobs)))) as executor:
-        futures = [executor.submit(cut_one, job) for job in jobs]
-        try:
-            return [future.result() for future in futures]
-        except BaseException as error:
-            for future in futures:  # this video's queued cuts
-                future.cancel()
-            if isinstance(error, Interrupted):
-                # end running ffmpeg children now, so the executor's shutdown does not
-                # wait for them; a bug in one cut leaves other videos' cuts running
-                ChildProcesses.kill_all()
-            raise

@@ -15,8 +15,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .decode import read_frames
 from .errors import FacecutError
-from .media import VideoInfo, read_frames
+from .probe import VideoInfo
 from .segments import FrameFaces
 from .timecode import FrameClock
 

@@ -20,11 +20,12 @@ from tqdm import tqdm
 from . import log
 from .analysis import ChunkResult
 from .config import ScanSettings
-from .errors import FacecutError, WorkerError
+from .decode import read_frames
 from .embeddings import distance, distances
+from .errors import FacecutError, WorkerError
 from .faces import ReferenceFace
-from .media import VideoInfo, read_frames
 from .planning import Chunk
+from .probe import VideoInfo
 from .segments import Face, FrameFaces
 from .tracking import IDS_PER_CHUNK, Tracker
 

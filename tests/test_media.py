@@ -6,14 +6,17 @@ from fractions import Fraction
 import pytest
 
 import montage as montage_builder
-from facecut import media
+from facecut import tools
+from facecut.cut import ClipJob, clip_command
+from facecut.decode import read_frames
 from facecut.errors import VideoError
+from facecut.probe import probe
 
 pytestmark = [pytest.mark.media]
 
 
 def test_probe_constant_rate_clip():
-    info = media.probe(str(montage_builder.CLIPS / "d9.mp4"))
+    info = probe(str(montage_builder.CLIPS / "d9.mp4"))
     assert info.fps == Fraction(30)
     assert info.frame_count == 587
     assert (info.width, info.height) == (512, 480)
@@ -23,7 +26,7 @@ def test_probe_constant_rate_clip():
 
 
 def test_probe_variable_rate_montage_matches_its_construction(montage):
-    info = media.probe(str(montage.path))
+    info = probe(str(montage.path))
     assert info.frame_count == montage.frame_count
     assert info.variable_frame_rate
     for frame in range(montage.frame_count):
@@ -34,9 +37,9 @@ def test_probe_variable_rate_montage_matches_its_construction(montage):
 
 def test_ffmpeg_only_probe_agrees_with_ffprobe(montage, monkeypatch):
     """imageio-ffmpeg ships no ffprobe: the fallback must give the same answers."""
-    full = media.probe(str(montage.path))
-    monkeypatch.setattr(media, "_tools", media.Tools(media.find_tools().ffmpeg, None))
-    fallback = media.probe(str(montage.path))
+    full = probe(str(montage.path))
+    monkeypatch.setattr(tools, "_tools", tools.Tools(tools.find_tools().ffmpeg, None))
+    fallback = probe(str(montage.path))
     assert fallback.clock.starts == full.clock.starts
     assert abs(fallback.clock.end - full.clock.end) < Fraction(1, 1000)
     assert fallback.fps == pytest.approx(full.fps, rel=1e-3)
@@ -48,11 +51,11 @@ def test_decoding_a_chunk_starts_on_the_right_frame(montage):
     """Frames read from a mid-video seek equal the same frames read from the start."""
     import numpy as np
 
-    info = media.probe(str(montage.path))
-    from_start = list(media.read_frames(info, 0, 64))
+    info = probe(str(montage.path))
+    from_start = list(read_frames(info, 0, 64))
     assert [index for index, _ in from_start] == list(range(64))
     for first in (59, 200, 484):  # 30 fps part, 25 fps part, the last frame
-        from_seek = list(media.read_frames(info, first, first + 5))
+        from_seek = list(read_frames(info, first, first + 5))
         assert [index for index, _ in from_seek] == list(range(first, min(first + 5, 485)))
         if first == 59:
             for index, frame in from_seek:
@@ -67,11 +70,11 @@ def test_reading_every_nth_frame_gives_exactly_those_frames(source, montage):
     import numpy as np
 
     path = str(montage_builder.CLIPS / "d9.mp4") if source == "clip" else str(montage.path)
-    info = media.probe(path)
+    info = probe(path)
     assert (info.clock.regular_grid() is not None) == (source == "clip")
     start, stop = 100, 200
-    every_frame = dict(media.read_frames(info, start, stop))
-    sampled = list(media.read_frames(info, start, stop, every=7))
+    every_frame = dict(read_frames(info, start, stop))
+    sampled = list(read_frames(info, start, stop, every=7))
     assert [index for index, _ in sampled] == [i for i in range(start, stop) if i % 7 == 0]
     for index, frame in sampled:
         assert np.array_equal(frame, every_frame[index])
@@ -79,12 +82,12 @@ def test_reading_every_nth_frame_gives_exactly_those_frames(source, montage):
 
 def test_still_image_is_not_a_video(reference):
     with pytest.raises(VideoError, match="still image"):
-        media.probe(str(reference))
+        probe(str(reference))
 
 
 def test_paths_cannot_become_options_or_protocols(tmp_path):
-    assert media.input_url("-i.mp4").startswith("file:/")
-    assert media.input_url("http://x/y.mp4").startswith("file:/")
+    assert tools.input_url("-i.mp4").startswith("file:/")
+    assert tools.input_url("http://x/y.mp4").startswith("file:/")
 
 
 @pytest.mark.parametrize("banner, version", [
@@ -94,7 +97,7 @@ def test_paths_cannot_become_options_or_protocols(tmp_path):
     ("ffmpeg version N-112233-gdeadbeef Copyright", None),
 ])
 def test_ffmpeg_version(banner, version):
-    assert media.ffmpeg_version(banner) == version
+    assert tools.ffmpeg_version(banner) == version
 
 
 @pytest.mark.parametrize("copy, encoding, expected", [
@@ -103,9 +106,9 @@ def test_ffmpeg_version(banner, version):
     (True, "ultrafast", None),  # stream copy: no encoder at all
 ])
 def test_clip_command_encodes_with_the_presets_x264_speed(copy, encoding, expected):
-    job = media.ClipJob(source="in.mp4", destination="out/clip_1.mp4", start=Fraction(2),
-                        duration=Fraction(3), copy=copy, has_audio=True, encoding=encoding)
-    args = media.clip_command(job, "ffmpeg")
+    job = ClipJob(source="in.mp4", destination="out/clip_1.mp4", start=Fraction(2),
+                  duration=Fraction(3), copy=copy, has_audio=True, encoding=encoding)
+    args = clip_command(job, "ffmpeg")
     if expected is None:
         assert "-preset" not in args and "libx264" not in args
     else:

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from facecut.media import frame_selection
+from facecut.decode import frame_selection
 from facecut.timecode import FrameClock, floor_microseconds, parse_rational, rational_text, seconds_arg
 
 
