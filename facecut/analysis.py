@@ -6,6 +6,7 @@ analyse again at the edges (refinement), the appearances, the count of frames th
 never decoded, and the exit code. Every function takes values and returns values, so
 each rule has table-driven tests on synthetic chunk results (tests/test_analysis.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,7 @@ class Analysis:
     frames_missing: int  # promised by the container or the plan, but never decoded
 
 
-def label(results: Sequence[ChunkResult], scan: ScanSettings,
-          threshold: float) -> dict[int, Match]:
+def label(results: Sequence[ChunkResult], scan: ScanSettings, threshold: float) -> dict[int, Match]:
     """Which analysed frames show the person: by their own face, or by a track
     (joined across chunk boundaries when its ends are the same person) whose faces
     match."""
@@ -75,12 +75,17 @@ def label(results: Sequence[ChunkResult], scan: ScanSettings,
         return distance(ends[later][0], ends[earlier][1], scan.metric) <= threshold
 
     joined = join_tracks(seen, same_person)
-    return match_frames(seen, threshold, track_distances(seen, joined), joined,
-                        veto=scan.split_distance)
+    return match_frames(
+        seen, threshold, track_distances(seen, joined), joined, veto=scan.split_distance
+    )
 
 
-def refinement(first_pass: Sequence[ChunkResult], clock: FrameClock, scan: ScanSettings,
-               segments: SegmentSettings) -> list[Chunk]:
+def refinement(
+    first_pass: Sequence[ChunkResult],
+    clock: FrameClock,
+    scan: ScanSettings,
+    segments: SegmentSettings,
+) -> list[Chunk]:
     """Chunks that analyse, searching the whole frame, the frames next to every edge
     that the first pass skipped (interval > 1) or searched only near tracked faces."""
     matched = label(first_pass, scan, segments.threshold)
@@ -88,15 +93,27 @@ def refinement(first_pass: Sequence[ChunkResult], clock: FrameClock, scan: ScanS
     if scan.interval == 1 and not partial:
         return []
     # a frame searched only near tracked faces counts as a miss only if it matched
-    reliable = [frame.frame for result in first_pass for frame in result.frames
-                if frame.frame not in partial or frame.frame in matched]
+    reliable = [
+        frame.frame
+        for result in first_pass
+        for frame in result.frames
+        if frame.frame not in partial or frame.frame in matched
+    ]
     # Sampled passes also look past a missed sample within min-gap of an edge: a face
     # lost there for a frame would have been bridged had every frame been seen.
     frame_duration = clock.typical_frame_duration()
-    reach = 0 if scan.interval == 1 or frame_duration <= 0 else \
-        math.ceil(segments.min_gap / frame_duration)
-    ranges = edges_to_refine(reliable, sorted(matched), clock.frame_count,
-                             max(scan.interval, scan.full_detect_every), reach)
+    reach = (
+        0
+        if scan.interval == 1 or frame_duration <= 0
+        else math.ceil(segments.min_gap / frame_duration)
+    )
+    ranges = edges_to_refine(
+        reliable,
+        sorted(matched),
+        clock.frame_count,
+        max(scan.interval, scan.full_detect_every),
+        reach,
+    )
     # A tracked face lost by the near search between two matches (it moved fast,
     # turned): search those frames whole too, so a miss that is not reliable never
     # splits an appearance.
@@ -109,10 +126,10 @@ def refinement(first_pass: Sequence[ChunkResult], clock: FrameClock, scan: ScanS
 def frames_refined(results: Sequence[ChunkResult]) -> int:
     """Frames only the refinement pass analysed (it also re-analyses the sampled frame
     between two nearby ranges it joined into one decoder: those do not count)."""
-    refined = {frame.frame for result in results if result.chunk.refine
-               for frame in result.frames}
-    first = {frame.frame for result in results if not result.chunk.refine
-             for frame in result.frames}
+    refined = {frame.frame for result in results if result.chunk.refine for frame in result.frames}
+    first = {
+        frame.frame for result in results if not result.chunk.refine for frame in result.frames
+    }
     return len(refined - first)
 
 
@@ -121,46 +138,70 @@ def prefer_refined(results: Sequence[ChunkResult]) -> list[ChunkResult]:
     again = {frame.frame for result in results if result.chunk.refine for frame in result.frames}
     if not again:
         return list(results)
-    return [result if result.chunk.refine else replace(
-        result, frames=tuple(frame for frame in result.frames if frame.frame not in again))
-        for result in results]
+    return [
+        result
+        if result.chunk.refine
+        else replace(
+            result, frames=tuple(frame for frame in result.frames if frame.frame not in again)
+        )
+        for result in results
+    ]
 
 
-def frames_missing(results: Sequence[ChunkResult], frame_count: int,
-                   declared_frames: int | None) -> int:
+def frames_missing(
+    results: Sequence[ChunkResult], frame_count: int, declared_frames: int | None
+) -> int:
     """Frames a first-pass chunk should have decoded but did not, plus frames the
     container's header promises beyond those that have packets (truncation)."""
-    missing = sum(result.chunk.frame_count - result.frames_decoded for result in results
-                  if not result.chunk.refine and result.frames_decoded < result.chunk.frame_count)
+    missing = sum(
+        result.chunk.frame_count - result.frames_decoded
+        for result in results
+        if not result.chunk.refine and result.frames_decoded < result.chunk.frame_count
+    )
     if declared_frames and declared_frames > frame_count:
         missing += declared_frames - frame_count
     return missing
 
 
-def analyse(results: Sequence[ChunkResult], clock: FrameClock, declared_frames: int | None,
-            scan: ScanSettings, segments: SegmentSettings) -> Analysis:
+def analyse(
+    results: Sequence[ChunkResult],
+    clock: FrameClock,
+    declared_frames: int | None,
+    scan: ScanSettings,
+    segments: SegmentSettings,
+) -> Analysis:
     """The scan's chunk results, labelled and merged into appearances. Raises
     VideoError (naming nothing: the caller adds the video) if no frame decoded."""
     kept = prefer_refined(results)
-    frames = tuple(sorted((frame for result in kept for frame in result.frames),
-                          key=lambda frame: frame.frame))
+    frames = tuple(
+        sorted((frame for result in kept for frame in result.frames), key=lambda frame: frame.frame)
+    )
     if not frames:
         raise VideoError("no frame could be decoded (damaged file?)")
     matches = label(kept, scan, segments.threshold)
-    found = merge_segments([frame.frame for frame in frames], sorted(matches), clock,
-                           scan.interval, segments.min_gap, segments.min_duration)
+    found = merge_segments(
+        [frame.frame for frame in frames],
+        sorted(matches),
+        clock,
+        scan.interval,
+        segments.min_gap,
+        segments.min_duration,
+    )
     return Analysis(
-        frames=frames, matches=matches, segments=tuple(found),
-        frames_decoded=sum(result.frames_decoded for result in results
-                           if not result.chunk.refine),
+        frames=frames,
+        matches=matches,
+        segments=tuple(found),
+        frames_decoded=sum(result.frames_decoded for result in results if not result.chunk.refine),
         frames_refined=frames_refined(results),
-        frames_missing=frames_missing(results, clock.frame_count, declared_frames))
+        frames_missing=frames_missing(results, clock.frame_count, declared_frames),
+    )
 
 
 def face_distances(frames: Sequence[FrameFaces]) -> tuple[float, ...]:
     """Every embedded face's distance to the closest photo (--calibrate)."""
-    return tuple(face.distance for frame in frames for face in frame.faces
-                 if face.distance is not None)
+    return tuple(
+        face.distance for frame in frames for face in frame.faces if face.distance is not None
+    )
 
 
 def exit_code(segments: int, clips_failed: int) -> int:

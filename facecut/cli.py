@@ -3,6 +3,7 @@
 Exit codes follow grep: 0 = appearances found and written, 1 = the person never
 appears (metadata.json still written), 2 = error, 128+N = stopped by signal N.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,10 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_program_name(),
         description="Find every moment a person's face is on screen and cut those moments "
-                    "into clips with their sound, plus metadata.json.",
+        "into clips with their sound, plus metadata.json.",
         epilog="Exit codes: 0 found, 1 not found (metadata still written), 2 error, "
-               "130/143 interrupted. With several videos: 2 if any video failed (the "
-               "others are still done), else 0 if the person was found in any, else 1.")
+        "130/143 interrupted. With several videos: 2 if any video failed (the "
+        "others are still done), else 0 if the person was found in any, else 1.",
+    )
     _add_inputs(parser.add_argument_group("inputs"))
     _add_scan_options(parser.add_argument_group("how to search"))
     _add_clip_options(parser.add_argument_group("appearances and clips"))
@@ -77,87 +79,169 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_inputs(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--video", required=True, nargs="+", metavar="PATH",
-                        help="the video(s) to search: files, folders (their video files, "
-                             "sorted) or glob patterns; each video gets its own results folder")
-    group.add_argument("--reference", required=True, nargs="+", metavar="PATH",
-                        help="one or more photos of the person, or a folder of them (the "
-                             "largest face in each is used; a face matches by its distance to "
-                             "the closest photo)")
+    group.add_argument(
+        "--video",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="the video(s) to search: files, folders (their video files, "
+        "sorted) or glob patterns; each video gets its own results folder",
+    )
+    group.add_argument(
+        "--reference",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="one or more photos of the person, or a folder of them (the "
+        "largest face in each is used; a face matches by its distance to "
+        "the closest photo)",
+    )
 
 
 def _add_scan_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--speed", action="store_true",
-                        help=f"faster preset: {SPEED.description} "
-                             f"(default preset: {ACCURATE.description})")
-    group.add_argument("--interval", type=_positive_int, metavar="N",
-                        help=f"analyse every Nth frame (default {ACCURATE.interval}, "
-                             f"or {SPEED.interval} with --speed)")
-    group.add_argument("--model", default="Dlib", metavar="NAME",
-                        help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512")
-    group.add_argument("--detector", metavar="NAME",
-                        help="face detector: dlib (default, offline), blazeface (--speed's "
-                             "default, offline), or another DeepFace detector, e.g. opencv, "
-                             "retinaface, yunet")
-    group.add_argument("--threshold", type=_distance, metavar="D",
-                        help="largest face distance that counts as a match "
-                             "(default per model: Dlib 0.5 Euclidean)")
+    group.add_argument(
+        "--speed",
+        action="store_true",
+        help=f"faster preset: {SPEED.description} (default preset: {ACCURATE.description})",
+    )
+    group.add_argument(
+        "--interval",
+        type=_positive_int,
+        metavar="N",
+        help=f"analyse every Nth frame (default {ACCURATE.interval}, "
+        f"or {SPEED.interval} with --speed)",
+    )
+    group.add_argument(
+        "--model",
+        default="Dlib",
+        metavar="NAME",
+        help="DeepFace recognizer, e.g. Dlib (default, offline), ArcFace, Facenet512",
+    )
+    group.add_argument(
+        "--detector",
+        metavar="NAME",
+        help="face detector: dlib (default, offline), blazeface (--speed's "
+        "default, offline), or another DeepFace detector, e.g. opencv, "
+        "retinaface, yunet",
+    )
+    group.add_argument(
+        "--threshold",
+        type=_distance,
+        metavar="D",
+        help="largest face distance that counts as a match (default per model: Dlib 0.5 Euclidean)",
+    )
 
 
 def _add_clip_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--min-gap", "--min_gap", type=_seconds, default=Fraction(1, 2),
-                        metavar="SECONDS", help="merge appearances separated by less (default 0.5)")
-    group.add_argument("--min-duration", "--min_duration", type=_seconds, default=Fraction(0),
-                        metavar="SECONDS", help="drop appearances shorter than this (default 0)")
-    group.add_argument("--padding", type=_seconds, default=Fraction(0), metavar="SECONDS",
-                        help="context added before and after each clip, within the video (default 0)")
-    group.add_argument("--copy", action="store_true",
-                        help="stream-copy clips: fast and lossless, but each clip starts on the "
-                             "keyframe at or before the appearance, not on its first frame")
-    group.add_argument("--dry-run", "--dry_run", action="store_true",
-                        help="scan and write metadata.json, but cut no clips")
+    group.add_argument(
+        "--min-gap",
+        "--min_gap",
+        type=_seconds,
+        default=Fraction(1, 2),
+        metavar="SECONDS",
+        help="merge appearances separated by less (default 0.5)",
+    )
+    group.add_argument(
+        "--min-duration",
+        "--min_duration",
+        type=_seconds,
+        default=Fraction(0),
+        metavar="SECONDS",
+        help="drop appearances shorter than this (default 0)",
+    )
+    group.add_argument(
+        "--padding",
+        type=_seconds,
+        default=Fraction(0),
+        metavar="SECONDS",
+        help="context added before and after each clip, within the video (default 0)",
+    )
+    group.add_argument(
+        "--copy",
+        action="store_true",
+        help="stream-copy clips: fast and lossless, but each clip starts on the "
+        "keyframe at or before the appearance, not on its first frame",
+    )
+    group.add_argument(
+        "--dry-run",
+        "--dry_run",
+        action="store_true",
+        help="scan and write metadata.json, but cut no clips",
+    )
 
 
 def _add_output_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--output", metavar="DIR",
-                        help="results folder (default Results/<video file name without "
-                             "extension>); with several videos, the folder that holds one "
-                             "results folder per video (default Results)")
-    group.add_argument("--overwrite", action="store_true",
-                        help="replace results already in the output folder (once the new ones are complete)")
-    group.add_argument("--no-cache", "--no_cache", action="store_true",
-                        help="neither read nor keep the scan cache (by default each video's "
-                             "scan is kept in <results>/.facecut-cache/, so a rerun that only "
-                             "changes --threshold, --min-gap, --min-duration, --padding, --copy "
-                             "or --dry-run decodes nothing, and a stopped scan resumes)")
-    group.add_argument("--calibrate", action="store_true",
-                        help="scan, then print how far every face seen is from the reference "
-                             "(a text histogram) and a suggested --threshold; writes no "
-                             "results (the scan is cached, so the real run that follows is quick)")
-    group.add_argument("--json", action="store_true",
-                        help="print one JSON line per video on stdout (path, status, "
-                             "segments, seconds on screen, output folder) instead of a sentence")
+    group.add_argument(
+        "--output",
+        metavar="DIR",
+        help="results folder (default Results/<video file name without "
+        "extension>); with several videos, the folder that holds one "
+        "results folder per video (default Results)",
+    )
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results already in the output folder (once the new ones are complete)",
+    )
+    group.add_argument(
+        "--no-cache",
+        "--no_cache",
+        action="store_true",
+        help="neither read nor keep the scan cache (by default each video's "
+        "scan is kept in <results>/.facecut-cache/, so a rerun that only "
+        "changes --threshold, --min-gap, --min-duration, --padding, --copy "
+        "or --dry-run decodes nothing, and a stopped scan resumes)",
+    )
+    group.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="scan, then print how far every face seen is from the reference "
+        "(a text histogram) and a suggested --threshold; writes no "
+        "results (the scan is cached, so the real run that follows is quick)",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON line per video on stdout (path, status, "
+        "segments, seconds on screen, output folder) instead of a sentence",
+    )
 
 
 def _add_run_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--num_processes", "--num-processes", type=_positive_int,
-                        metavar="P", help="worker processes (default 4, capped at the CPU "
-                                          "count); with --backend ray, the chunks each video "
-                                          "is split into (default: the cluster's CPUs)")
-    group.add_argument("--backend", choices=("local", "ray"), default="local",
-                        help="where the scan runs: worker processes on this machine (default) "
-                             "or a Ray cluster's workers, with the chunks of every video spread "
-                             "over them (needs requirements-ray.txt and the videos on storage "
-                             "every node sees at the same path)")
-    group.add_argument("--ray-address", "--ray_address", metavar="ADDR",
-                        help="with --backend ray: the cluster to join, as host:port of its "
-                             "head, or 'auto' for the cluster this machine belongs to "
-                             "(default: join the Ray instance running here, else start one)")
+    group.add_argument(
+        "--num_processes",
+        "--num-processes",
+        type=_positive_int,
+        metavar="P",
+        help="worker processes (default 4, capped at the CPU "
+        "count); with --backend ray, the chunks each video "
+        "is split into (default: the cluster's CPUs)",
+    )
+    group.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where the scan runs: worker processes on this machine (default) "
+        "or a Ray cluster's workers, with the chunks of every video spread "
+        "over them (needs requirements-ray.txt and the videos on storage "
+        "every node sees at the same path)",
+    )
+    group.add_argument(
+        "--ray-address",
+        "--ray_address",
+        metavar="ADDR",
+        help="with --backend ray: the cluster to join, as host:port of its "
+        "head, or 'auto' for the cluster this machine belongs to "
+        "(default: join the Ray instance running here, else start one)",
+    )
     group.add_argument("--quiet", action="store_true", help="no progress bars")
-    group.add_argument("--debug", action="store_true",
-                        help="show every ffmpeg/ffprobe command (as a line you can paste), the "
-                             "run's decisions (chunks, refinement, cache), and a full "
-                             "traceback on errors")
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        help="show every ffmpeg/ffprobe command (as a line you can paste), the "
+        "run's decisions (chunks, refinement, cache), and a full "
+        "traceback on errors",
+    )
     group.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
@@ -183,8 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import log
 
     log.configure(logging.DEBUG if arguments.debug else logging.INFO)
-    previous = {signum: signal.signal(signum, _raise_on_signal)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, _raise_on_signal)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         return _run_reporting(arguments)
     finally:
@@ -250,18 +336,31 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
     metric, model_threshold = default_threshold(arguments.model)
     mode: CutMode = "none" if arguments.dry_run else "copy" if arguments.copy else "accurate"
     return Config(
-        preset=preset, references=tuple(photos),
-        processes=min(arguments.num_processes or 4, cpu_count()), backend=arguments.backend,
-        scan=ScanSettings(model=arguments.model, detector=arguments.detector or preset.detector,
-                          detect_size=preset.detect_size,
-                          interval=arguments.interval or preset.interval, metric=metric,
-                          model_threshold=model_threshold),
+        preset=preset,
+        references=tuple(photos),
+        processes=min(arguments.num_processes or 4, cpu_count()),
+        backend=arguments.backend,
+        scan=ScanSettings(
+            model=arguments.model,
+            detector=arguments.detector or preset.detector,
+            detect_size=preset.detect_size,
+            interval=arguments.interval or preset.interval,
+            metric=metric,
+            model_threshold=model_threshold,
+        ),
         segments=SegmentSettings(
             threshold=model_threshold if arguments.threshold is None else arguments.threshold,
-            min_gap=arguments.min_gap, min_duration=arguments.min_duration),
+            min_gap=arguments.min_gap,
+            min_duration=arguments.min_duration,
+        ),
         cut=CutSettings(mode=mode, padding=arguments.padding, encoding=preset.clip_encoding),
-        output=OutputSettings(overwrite=arguments.overwrite, cache=not arguments.no_cache,
-                              calibrate=arguments.calibrate, progress=not arguments.quiet))
+        output=OutputSettings(
+            overwrite=arguments.overwrite,
+            cache=not arguments.no_cache,
+            calibrate=arguments.calibrate,
+            progress=not arguments.quiet,
+        ),
+    )
 
 
 def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[Path]]:
@@ -278,8 +377,9 @@ def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[P
     if len(videos) > 1:
         outputs = result_folders(videos, Path(arguments.output or "Results"))
     else:
-        outputs = [Path(arguments.output) if arguments.output
-                   else Path("Results") / Path(videos[0]).stem]
+        outputs = [
+            Path(arguments.output) if arguments.output else Path("Results") / Path(videos[0]).stem
+        ]
     if arguments.ray_address and arguments.backend != "ray":
         raise UsageError("--ray-address needs --backend ray")
     return videos, photos, outputs
@@ -303,8 +403,9 @@ def _main(arguments: argparse.Namespace) -> int:
     if config.scan.detector == blazeface.NAME:
         blazeface.check_installed()  # before any worker starts loading models
     try:
-        if backend is not None and (arguments.no_cache or not all(
-                (output / CACHE_DIR).is_dir() for output in outputs)):
+        if backend is not None and (
+            arguments.no_cache or not all((output / CACHE_DIR).is_dir() for output in outputs)
+        ):
             # Some video will be scanned: start the workers now and let one of them
             # embed the photos, so their models load once, not here as well (~1 s of
             # CPU). When every results folder holds a scan cache the pool waits until
@@ -312,26 +413,41 @@ def _main(arguments: argparse.Namespace) -> int:
             # nothing at all, and this process embeds the photos itself.
             backend.start()
         references = embed_references(
-            photos, config.scan, workers=backend if backend is not None and backend.started
-            else None)
+            photos,
+            config.scan,
+            workers=backend if backend is not None and backend.started else None,
+        )
         problems: dict[str, str] = {}
         if arguments.backend == "ray":
             from .cluster import RayBackend
 
             backend = RayBackend(arguments.ray_address, arguments.num_processes)
             problems = backend.unreadable_inputs(videos)
-        jobs = [Job(video, output, bar_offset=1 if batch else 0)
-                for video, output in zip(videos, outputs)]
+        jobs = [
+            Job(video, output, bar_offset=1 if batch else 0)
+            for video, output in zip(videos, outputs)
+        ]
         # On a cluster, several videos run at once (on threads, so that signals reach
         # the main thread outside Ray's calls) and the chunks of all of them are
         # queued together; locally, one video at a time uses every worker.
         at_once = 0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32)
-        with tqdm(total=len(videos), desc="videos", unit="video", position=0, leave=False,
-                  dynamic_ncols=True,
-                  disable=None if batch and config.output.progress else True) as overall:
-            codes = _run_all(jobs, lambda job: _run_one(
-                config, job, references, backend, arguments, batch, problems.get(job.video)),
-                at_once, overall)
+        with tqdm(
+            total=len(videos),
+            desc="videos",
+            unit="video",
+            position=0,
+            leave=False,
+            dynamic_ncols=True,
+            disable=None if batch and config.output.progress else True,
+        ) as overall:
+            codes = _run_all(
+                jobs,
+                lambda job: _run_one(
+                    config, job, references, backend, arguments, batch, problems.get(job.video)
+                ),
+                at_once,
+                overall,
+            )
     except BaseException:
         if backend is not None:
             backend.terminate()
@@ -369,8 +485,15 @@ def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> l
     return [future.result() for future in futures]
 
 
-def _run_one(config: Config, job: Job, references: Any, backend: Any,
-             arguments: argparse.Namespace, batch: bool, problem: str | None = None) -> int:
+def _run_one(
+    config: Config,
+    job: Job,
+    references: Any,
+    backend: Any,
+    arguments: argparse.Namespace,
+    batch: bool,
+    problem: str | None = None,
+) -> int:
     """Run one video and say how it went: stdout gets only the result (a sentence or
     one JSON line), stderr the error. Interruptions stop everything; any other
     failure of one video in a batch is reported and the batch goes on. `problem`:
@@ -399,21 +522,30 @@ def _run_one(config: Config, job: Job, references: Any, backend: Any,
         return report.exit_code
     status = "found" if report.segments else "not_found"
     if arguments.json:
-        _emit(True, {"video": job.video, "status": status, "segments": report.segments,
-                     "seconds_on_screen": report.seconds_on_screen,
-                     "output": str(report.output), "clips_failed": report.clips_failed,
-                     "dry_run": config.cut.mode == "none"})
+        _emit(
+            True,
+            {
+                "video": job.video,
+                "status": status,
+                "segments": report.segments,
+                "seconds_on_screen": report.seconds_on_screen,
+                "output": str(report.output),
+                "clips_failed": report.clips_failed,
+                "dry_run": config.cut.mode == "none",
+            },
+        )
     else:
         where = f"{job.video}: " if batch else ""
         what = "metadata.json" if config.cut.mode == "none" else "clips and metadata.json"
         if report.segments:
-            _say(f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
-                 f"screen; {what} in {report.output}")
+            _say(
+                f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
+                f"screen; {what} in {report.output}"
+            )
         else:
             _say(f"{where}the person was not found; metadata.json in {report.output}")
     if report.clips_failed:
-        _say(f"{job.video}: {report.clips_failed} clip(s) failed; see metadata.json",
-             err=True)
+        _say(f"{job.video}: {report.clips_failed} clip(s) failed; see metadata.json", err=True)
     return report.exit_code
 
 
@@ -422,30 +554,49 @@ def _print_calibration(video: str, report: Any, as_json: bool) -> None:
 
     split = suggest_threshold(report.distances)
     if as_json:
-        _emit(True, {"video": video, "status": "calibrated", "faces": len(report.distances),
-                     "distances": [round(d, 4) for d in report.distances],
-                     "threshold_in_use": report.threshold,
-                     "suggested_threshold": split.threshold if split else None,
-                     "clear_split": bool(split and split.clear)})
+        _emit(
+            True,
+            {
+                "video": video,
+                "status": "calibrated",
+                "faces": len(report.distances),
+                "distances": [round(d, 4) for d in report.distances],
+                "threshold_in_use": report.threshold,
+                "suggested_threshold": split.threshold if split else None,
+                "clear_split": bool(split and split.clear),
+            },
+        )
         return
-    lines = [f"{video}: distances of {len(report.distances)} embedded faces to the closest "
-             f"reference photo ({report.metric}; threshold in use {report.threshold}):"]
+    lines = [
+        f"{video}: distances of {len(report.distances)} embedded faces to the closest "
+        f"reference photo ({report.metric}; threshold in use {report.threshold}):"
+    ]
     lines += [f"  {line}" for line in histogram(report.distances, threshold=report.threshold)]
     if split is None:
         lines.append("no suggestion: fewer than two different distances")
     elif split.clear:
-        lines.append(f"suggested --threshold {split.threshold}: the faces split into "
-                     f"{split.below} near (the person) and {split.above} far (others)")
+        lines.append(
+            f"suggested --threshold {split.threshold}: the faces split into "
+            f"{split.below} near (the person) and {split.above} far (others)"
+        )
     else:
-        lines.append(f"no clear split (separation {split.separation:.2f}); the best cut would "
-                     f"be {split.threshold}, but the faces do not form two groups: keep the "
-                     "default unless you know better")
+        lines.append(
+            f"no clear split (separation {split.separation:.2f}); the best cut would "
+            f"be {split.threshold}, but the faces do not form two groups: keep the "
+            "default unless you know better"
+        )
     _say(*lines)
 
 
 def _error_record(video: str, error: Exception) -> dict[str, Any]:
-    return {"video": video, "status": "error", "error": " ".join(str(error).split()),
-            "segments": 0, "seconds_on_screen": 0.0, "output": None}
+    return {
+        "video": video,
+        "status": "error",
+        "error": " ".join(str(error).split()),
+        "segments": 0,
+        "seconds_on_screen": 0.0,
+        "output": None,
+    }
 
 
 def _emit(as_json: bool, record: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ second death fails that video with a message naming the frames, and the other
 videos go on. Chunks that finished are in the scan cache, so a rerun does not redo
 them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,9 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ClusterError("--backend ray needs Ray, which is not installed: "
-                           "pip install -r requirements-ray.txt") from None
+        raise ClusterError(
+            "--backend ray needs Ray, which is not installed: pip install -r requirements-ray.txt"
+        ) from None
     return ray
 
 
@@ -70,8 +72,9 @@ def _import_ray() -> Any:
 _loaded: tuple[tuple[ScanSettings, bytes], WorkerState] | None = None
 
 
-def _scan_task(settings: ScanSettings, references: np.ndarray, video: VideoInfo,
-               chunk: Chunk) -> ChunkResult | FacecutError:
+def _scan_task(
+    settings: ScanSettings, references: np.ndarray, video: VideoInfo, chunk: Chunk
+) -> ChunkResult | FacecutError:
     global _loaded
     key = (settings, hashlib.sha256(np.ascontiguousarray(references).tobytes()).digest())
     if _loaded is None or _loaded[0] != key:
@@ -108,6 +111,7 @@ def _fingerprint(path: str) -> str:
 
 # ------------------------------------------------------------------ driver side
 
+
 class RayBackend:
     """One connection to a Ray cluster for the whole run; makes a runner per video.
 
@@ -123,8 +127,10 @@ class RayBackend:
         self.cpus = int(self._ray.cluster_resources().get("CPU", 0))
         if self.cpus < 1:
             self.close()
-            raise ClusterError(f"the Ray cluster at {address or 'this machine'} has no CPUs "
-                               "(are its worker nodes up? `ray status` shows them)")
+            raise ClusterError(
+                f"the Ray cluster at {address or 'this machine'} has no CPUs "
+                "(are its worker nodes up? `ray status` shows them)"
+            )
         self._chunks_per_video = chunks_per_video or self.cpus
         self._task = self._ray.remote(num_cpus=1, max_retries=0)(_scan_task)
         self._bars = _BarSlots()
@@ -134,13 +140,23 @@ class RayBackend:
         return [node for node in self._ray.nodes() if node.get("Alive")]
 
     def chunk_count(self, video: VideoInfo) -> int:
-        return chunk_count(video.frame_count, self._chunks_per_video,
-                           max(1, math.floor(video.fps * MAX_CHUNK_SECONDS)))
+        return chunk_count(
+            video.frame_count,
+            self._chunks_per_video,
+            max(1, math.floor(video.fps * MAX_CHUNK_SECONDS)),
+        )
 
-    def runner(self, video: VideoInfo, settings: ScanSettings, references: np.ndarray,
-               show_bars: bool, bar_offset: int) -> RayRunner:
-        return RayRunner(self._ray, self._task, video, settings, references, show_bars,
-                         self._bars, bar_offset)
+    def runner(
+        self,
+        video: VideoInfo,
+        settings: ScanSettings,
+        references: np.ndarray,
+        show_bars: bool,
+        bar_offset: int,
+    ) -> RayRunner:
+        return RayRunner(
+            self._ray, self._task, video, settings, references, show_bars, self._bars, bar_offset
+        )
 
     def unreadable_inputs(self, paths: Sequence[str]) -> dict[str, str]:
         """Check that every node reads each video as the same file this machine does;
@@ -150,12 +166,18 @@ class RayBackend:
         absolute = [os.path.abspath(path) for path in paths]
         mine = {path: _fingerprint(path) for path in absolute}
         check = self._ray.remote(num_cpus=0, max_retries=1)(_inputs_seen)
-        pending = {check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
-            node["NodeID"], soft=False)).remote(absolute): node for node in self.nodes}
+        pending = {
+            check.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+            ).remote(absolute): node
+            for node in self.nodes
+        }
         ready, late = self._ray.wait(list(pending), num_returns=len(pending), timeout=120)
         for ref in late:
-            log.warning(f"Ray node {pending[ref]['NodeManagerAddress']} did not answer the input "
-                     "check within 120 s; its chunks may fail if it cannot read the videos")
+            log.warning(
+                f"Ray node {pending[ref]['NodeManagerAddress']} did not answer the input "
+                "check within 120 s; its chunks may fail if it cannot read the videos"
+            )
             self._ray.cancel(ref, force=True)
         seen: dict[str, dict[str, str]] = {}
         for ref in ready:
@@ -196,8 +218,9 @@ def _local_cluster(ray: Any) -> str | None:
         return None
 
 
-def resolve_address(requested: str | None, recorded: str | None,
-                    answers: Callable[[str], str | None]) -> str:
+def resolve_address(
+    requested: str | None, recorded: str | None, answers: Callable[[str], str | None]
+) -> str:
     """The address to give ray.init: `requested` (--ray-address) checked to answer;
     'auto' is the cluster recorded on this machine; None joins that one if it answers
     and otherwise starts a new local instance ('local'). Raises ClusterError at once
@@ -208,20 +231,25 @@ def resolve_address(requested: str | None, recorded: str | None,
         if requested is None:
             return "local"  # nothing (alive) here: start our own
         where = f" (the one recorded, {recorded}, does not answer)" if recorded else ""
-        raise ClusterError(f"--ray-address auto: no Ray cluster runs on this machine{where}; "
-                           "join this machine to one with `ray start --address=HEAD:6379`, or "
-                           "leave out --ray-address to start a local one")
+        raise ClusterError(
+            f"--ray-address auto: no Ray cluster runs on this machine{where}; "
+            "join this machine to one with `ray start --address=HEAD:6379`, or "
+            "leave out --ray-address to start a local one"
+        )
     if requested.startswith("ray://"):
         return requested  # Ray Client: Ray's own connection and messages
     why = answers(requested)
     if why is not None:
-        raise ClusterError(f"--ray-address {requested}: nothing answers there ({why}); is the "
-                           "head up? `ray status` on it prints its address")
+        raise ClusterError(
+            f"--ray-address {requested}: nothing answers there ({why}); is the "
+            "head up? `ray status` on it prints its address"
+        )
     return requested
 
 
-def input_problems(paths: Sequence[str], mine: dict[str, str],
-                   seen: dict[str, dict[str, str]]) -> dict[str, str]:
+def input_problems(
+    paths: Sequence[str], mine: dict[str, str], seen: dict[str, dict[str, str]]
+) -> dict[str, str]:
     """Which videos some node cannot read as this machine does, and why (the first
     node that differs). `mine` and each node's entry in `seen` map an absolute path to
     its fingerprint or "error: why"."""
@@ -236,8 +264,10 @@ def input_problems(paths: Sequence[str], mine: dict[str, str],
                 why = f"Ray node {node} cannot read {absolute} ({fingerprint[7:]})"
             else:
                 why = f"Ray node {node} sees a different file at {absolute}"
-            problems[path] = (f"{path}: {why}. With --backend ray every node must see the "
-                              "videos at the same path (a shared filesystem); see docs/cluster.md")
+            problems[path] = (
+                f"{path}: {why}. With --backend ray every node must see the "
+                "videos at the same path (a shared filesystem); see docs/cluster.md"
+            )
             break
     return problems
 
@@ -248,9 +278,15 @@ def _connect(ray: Any, requested: str | None) -> None:
     # only sends it when told to: when a token is at hand and the user did not
     # choose, send it (a cluster without token authentication ignores it). Starting
     # a local instance, Ray sets this up itself.
-    if address != "local" and "RAY_AUTH_MODE" not in os.environ and (
-            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
-            or (Path.home() / ".ray" / "auth_token").is_file()):
+    if (
+        address != "local"
+        and "RAY_AUTH_MODE" not in os.environ
+        and (
+            os.environ.get("RAY_AUTH_TOKEN")
+            or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or (Path.home() / ".ray" / "auth_token").is_file()
+        )
+    ):
         os.environ["RAY_AUTH_MODE"] = "token"
     import facecut
 
@@ -263,19 +299,24 @@ def _connect(ray: Any, requested: str | None) -> None:
     for signum in signals:
         signal.signal(signum, lambda number, _frame: stopped.append(number))
     try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
-                           # ship this package to every node, so workers run this very code
-                           runtime_env={"py_modules": [os.path.dirname(facecut.__file__)],
-                                        **_fault_env()})
+        ray.init(
+            address=address,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            # ship this package to every node, so workers run this very code
+            runtime_env={"py_modules": [os.path.dirname(facecut.__file__)], **_fault_env()},
+        )
     except SystemExit:  # Ray's SIGTERM handler
         stopped.append(signal.SIGTERM)
     except (ConnectionError, RuntimeError, ValueError) as error:
         if stopped:
             raise Interrupted(stopped[0]) from None
-        raise ClusterError(f"cannot connect to {_where(requested)} ({_first_line(error)}); "
-                           "run the command on a node of the cluster (the head, or a machine "
-                           "joined with `ray start --address=HEAD:6379 --num-cpus=0`) that has "
-                           "the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)") from None
+        raise ClusterError(
+            f"cannot connect to {_where(requested)} ({_first_line(error)}); "
+            "run the command on a node of the cluster (the head, or a machine "
+            "joined with `ray start --address=HEAD:6379 --num-cpus=0`) that has "
+            "the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+        ) from None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -289,8 +330,11 @@ def _connect(ray: Any, requested: str | None) -> None:
 def _where(requested: str | None) -> str:
     if requested is None:
         return "a local Ray instance"
-    return "the Ray cluster on this machine" if requested == "auto" else \
-        f"the Ray cluster at {requested}"
+    return (
+        "the Ray cluster on this machine"
+        if requested == "auto"
+        else f"the Ray cluster at {requested}"
+    )
 
 
 def _cluster_messages_to_stderr(ray: Any) -> None:
@@ -306,8 +350,9 @@ def _cluster_messages_to_stderr(ray: Any) -> None:
     def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
         # first lines only: a worker's death comes with a long state dump, and our
         # own warning already says which frames are run again
-        lines = [str(line).strip().splitlines()[0] for line in data.get("lines", ())
-                 if str(line).strip()]
+        lines = [
+            str(line).strip().splitlines()[0] for line in data.get("lines", ()) if str(line).strip()
+        ]
         original({**data, "lines": lines, "is_err": True}, ignore_prefix)
 
     to_stderr.facecut_wrapped = True  # type: ignore[attr-defined]
@@ -355,8 +400,9 @@ class _BarSlots:
 
     def take(self, first: int) -> int:
         with self._lock:
-            slot = next(line for line in range(first, first + len(self._used) + 1)
-                        if line not in self._used)
+            slot = next(
+                line for line in range(first, first + len(self._used) + 1) if line not in self._used
+            )
             self._used.add(slot)
             return slot
 
@@ -368,9 +414,17 @@ class _BarSlots:
 class RayRunner:
     """One video's chunks as Ray tasks, with one progress bar fed by finished chunks."""
 
-    def __init__(self, ray: Any, task: Any, video: VideoInfo, settings: ScanSettings,
-                 references: np.ndarray, show_bars: bool, slots: _BarSlots,
-                 bar_offset: int) -> None:
+    def __init__(
+        self,
+        ray: Any,
+        task: Any,
+        video: VideoInfo,
+        settings: ScanSettings,
+        references: np.ndarray,
+        show_bars: bool,
+        slots: _BarSlots,
+        bar_offset: int,
+    ) -> None:
         self._ray = ray
         self._task = task
         self._video_info = video
@@ -391,14 +445,22 @@ class RayRunner:
     def _grow_bar(self, frames: int) -> None:
         if self._bar is None:
             self._slot = self._slots.take(self._bar_offset)
-            self._bar = tqdm(total=0, position=self._slot, desc=Path(self._video_info.path).name,
-                             unit="frame", leave=False, dynamic_ncols=True, mininterval=0.5,
-                             disable=None if self._show_bars else True)
+            self._bar = tqdm(
+                total=0,
+                position=self._slot,
+                desc=Path(self._video_info.path).name,
+                unit="frame",
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=0.5,
+                disable=None if self._show_bars else True,
+            )
         self._bar.total += frames
         self._bar.refresh()
 
-    def run(self, chunks: Sequence[Chunk],
-            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+    def run(
+        self, chunks: Sequence[Chunk], on_result: Callable[[ChunkResult], None] | None
+    ) -> list[ChunkResult]:
         self._grow_bar(sum(len(chunk.analysed_frames) for chunk in chunks))
         for chunk in chunks:
             self._submit(chunk, 1)
@@ -412,7 +474,8 @@ class RayRunner:
                     f"{self._video_info.path}: the Ray cluster has had no CPU for "
                     f"{NO_CPU_SECONDS:.0f} s (its nodes are gone), so {len(self._pending)} "
                     "chunk(s) cannot run; this video was not finished. Bring nodes back and "
-                    "rerun: finished chunks are kept in the scan cache")
+                    "rerun: finished chunks are kept in the scan cache"
+                )
             ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=POLL_SECONDS)
             for ref in ready:
                 chunk, attempt = self._pending.pop(ref)
@@ -422,8 +485,10 @@ class RayRunner:
                     if failure is None and self._pending:
                         # The video has failed, but the chunks still running are
                         # worth finishing: the scan cache keeps them for the rerun.
-                        log.warning(f"{error}; letting this video's {len(self._pending)} other "
-                                 "running chunk(s) finish for the scan cache")
+                        log.warning(
+                            f"{error}; letting this video's {len(self._pending)} other "
+                            "running chunk(s) finish for the scan cache"
+                        )
                     failure = failure or error
                     continue
                 if outcome is None:  # submitted again
@@ -436,33 +501,39 @@ class RayRunner:
             raise failure
         return sorted(results, key=lambda result: result.chunk.index)
 
-    def _outcome(self, ref: Any, chunk: Chunk, attempt: int,
-                 retry: bool) -> ChunkResult | None:
+    def _outcome(self, ref: Any, chunk: Chunk, attempt: int, retry: bool) -> ChunkResult | None:
         ray = self._ray
         what = f"{self._video_info.path}: frames {chunk.start_frame}-{chunk.stop_frame - 1}"
         try:
             outcome = ray.get(ref)
         except ray.exceptions.RayTaskError as error:
             # our code raised (a bug, not a lost worker): running it again would too
-            raise WorkerError(f"{what}: the scan failed on a Ray worker "
-                              f"({_first_line(error.cause or error)})") from None
+            raise WorkerError(
+                f"{what}: the scan failed on a Ray worker ({_first_line(error.cause or error)})"
+            ) from None
         except ray.exceptions.RuntimeEnvSetupError as error:
-            raise ClusterError(f"{what}: a Ray node could not set up facecut's code "
-                               f"({_first_line(error)}); is requirements-ray.txt installed "
-                               "there, with the same Python?") from None
+            raise ClusterError(
+                f"{what}: a Ray node could not set up facecut's code "
+                f"({_first_line(error)}); is requirements-ray.txt installed "
+                "there, with the same Python?"
+            ) from None
         except ray.exceptions.RayError as error:
             # the worker process or its node died (crash, OOM kill, node lost)
             reason = _first_line(error)
             if attempt == 1 and retry:
-                log.warning(f"{what}: the Ray worker scanning them died ({reason}); "
-                         "running them again on another worker")
+                log.warning(
+                    f"{what}: the Ray worker scanning them died ({reason}); "
+                    "running them again on another worker"
+                )
                 self._submit(chunk, 2)
                 return None
             if attempt == 1:
                 raise WorkerError(f"{what}: the Ray worker scanning them died ({reason})") from None
-            raise WorkerError(f"{what}: the Ray worker scanning them died twice ({reason}); "
-                              "this video was not finished. Rerun to try again: finished "
-                              "chunks are kept in the scan cache") from None
+            raise WorkerError(
+                f"{what}: the Ray worker scanning them died twice ({reason}); "
+                "this video was not finished. Rerun to try again: finished "
+                "chunks are kept in the scan cache"
+            ) from None
         if isinstance(outcome, FacecutError):
             raise outcome
         return outcome

@@ -13,6 +13,7 @@ It has a part per stage, and each part says what it governs:
 `metadata.settings_record` and `cache.CacheKey` derive from it; nothing copies its
 fields by hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,8 +58,11 @@ class ScanSettings:
 
     def same_models(self, other: ScanSettings) -> bool:
         """True if a worker loaded for `other` can scan with these settings."""
-        return (self.model, self.detector, self.detect_size) == \
-            (other.model, other.detector, other.detect_size)
+        return (self.model, self.detector, self.detect_size) == (
+            other.model,
+            other.detector,
+            other.detect_size,
+        )
 
 
 @dataclass(frozen=True)

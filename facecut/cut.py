@@ -1,5 +1,6 @@
 """Cutting clips out of the input video with ffmpeg: one job per appearance, its
 command built in ffmpeg-python's graph, several cut at once."""
+
 from __future__ import annotations
 
 import threading
@@ -54,9 +55,12 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
     the segment's first frame and audio is cut at the same instant. Copy mode copies
     packets: it starts on the keyframe at or before the start.
     """
-    options: dict[str, object] = {"t": seconds_arg(job.duration),
-                                  "map_metadata": 0, "fps_mode": "passthrough",
-                                  "format": "mp4"}
+    options: dict[str, object] = {
+        "t": seconds_arg(job.duration),
+        "map_metadata": 0,
+        "fps_mode": "passthrough",
+        "format": "mp4",
+    }
     if job.copy:
         source = ffmpeg.input(input_url(job.source), ss=seconds_arg(job.start))
         options.update({"c": "copy", "avoid_negative_ts": "make_zero"})
@@ -69,8 +73,15 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
         source = ffmpeg.input(input_url(job.source), **({"ss": seconds_arg(seek)} if seek else {}))
         if job.start > seek:
             options["ss"] = seconds_arg(job.start - seek)
-        options.update({"vcodec": "libx264", "preset": job.encoding, "crf": 18,
-                        "pix_fmt": "yuv420p", "movflags": "+faststart"})
+        options.update(
+            {
+                "vcodec": "libx264",
+                "preset": job.encoding,
+                "crf": 18,
+                "pix_fmt": "yuv420p",
+                "movflags": "+faststart",
+            }
+        )
         if job.has_audio:
             options.update({"acodec": "aac", "b:a": "192k"})
         if job.threads:
@@ -83,10 +94,12 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
     if job.has_audio:
         # "a?": every audio stream, and no error where there is none
         streams.append(source["a?"])
-    return (ffmpeg.output(*streams, input_url(job.destination), **options)
-            .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
-            .overwrite_output()
-            .compile(cmd=ffmpeg_exe))
+    return (
+        ffmpeg.output(*streams, input_url(job.destination), **options)
+        .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
+        .overwrite_output()
+        .compile(cmd=ffmpeg_exe)
+    )
 
 
 def cut_clip(job: ClipJob) -> None:
@@ -99,8 +112,9 @@ def cut_clip(job: ClipJob) -> None:
 _CUT_SLOTS = threading.BoundedSemaphore(cpu_count())
 
 
-def clip_jobs(video: VideoInfo, segments: Sequence[Segment], config: Config,
-              staging: Path) -> list[ClipJob]:
+def clip_jobs(
+    video: VideoInfo, segments: Sequence[Segment], config: Config, staging: Path
+) -> list[ClipJob]:
     """One ffmpeg job per segment's clip, as cut_clips runs them (up to
     `config.processes` at once, the CPUs shared among them)."""
     parallel = max(1, min(config.processes, len(segments)))
@@ -109,20 +123,27 @@ def clip_jobs(video: VideoInfo, segments: Sequence[Segment], config: Config,
     for index, segment in enumerate(segments, start=1):
         first, last = clip_frames(segment, video.clock, config.cut.padding)
         start = video.clock.start_of(first)
-        jobs.append(ClipJob(source=testing.clip_source(video.path, index),
-                            decode_from=max(Fraction(0),
-                                            video.keyframe_at_or_before(start) - SEEK_MARGIN),
-                            copy_audio=all(codec in MP4_AUDIO for codec in video.audio_codecs),
-                            destination=str(staging / f"clip_{index}.mp4"),
-                            start=start, duration=video.clock.end_of(last) - start,
-                            copy=config.cut.mode == "copy", has_audio=video.has_audio,
-                            threads=threads, encoding=config.cut.encoding,
-                            even_size=video.width % 2 == 0 and video.height % 2 == 0))
+        jobs.append(
+            ClipJob(
+                source=testing.clip_source(video.path, index),
+                decode_from=max(Fraction(0), video.keyframe_at_or_before(start) - SEEK_MARGIN),
+                copy_audio=all(codec in MP4_AUDIO for codec in video.audio_codecs),
+                destination=str(staging / f"clip_{index}.mp4"),
+                start=start,
+                duration=video.clock.end_of(last) - start,
+                copy=config.cut.mode == "copy",
+                has_audio=video.has_audio,
+                threads=threads,
+                encoding=config.cut.encoding,
+                even_size=video.width % 2 == 0 and video.height % 2 == 0,
+            )
+        )
     return jobs
 
 
-def cut_clips(video: VideoInfo, segments: Sequence[Segment], config: Config,
-              staging: Path) -> list[ClipOutcome]:
+def cut_clips(
+    video: VideoInfo, segments: Sequence[Segment], config: Config, staging: Path
+) -> list[ClipOutcome]:
     """Cut every segment's clip, several at once; a failed clip is recorded and the
     others still get cut."""
     if not segments:

@@ -1,5 +1,6 @@
 """Decoding frames: one ffmpeg child per contiguous run of frames, piping BGR
 pictures, each placed by its own timestamp."""
+
 from __future__ import annotations
 
 import collections
@@ -26,8 +27,9 @@ SEEK_MARGIN = Fraction(1)
 SEEK_RETRY = Fraction(30)
 
 
-def read_frames(video: VideoInfo, start_frame: int, stop_frame: int,
-                every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+def read_frames(
+    video: VideoInfo, start_frame: int, stop_frame: int, every: int = 1
+) -> Iterator[tuple[int, np.ndarray]]:
     """Decode frames [start_frame, stop_frame) in order, as displayed (rotation
     applied), as (frame index, BGR uint8 array), with one seek at the start and none
     after. Only frames whose index is a multiple of `every` are returned; on
@@ -52,15 +54,17 @@ def read_frames(video: VideoInfo, start_frame: int, stop_frame: int,
             # The demuxer landed after the frames we need: start again, further back
             # (ending this decoder first).
             decoder.close()
-            yield from _decode(video, max(Fraction(0), seek - SEEK_RETRY), start_frame,
-                               stop_frame, every)
+            yield from _decode(
+                video, max(Fraction(0), seek - SEEK_RETRY), start_frame, stop_frame, every
+            )
             return
         first = False
         yield index, frame
 
 
-def frame_selection(clock: FrameClock, start_time: Fraction, start_frame: int,
-                    every: int) -> str | None:
+def frame_selection(
+    clock: FrameClock, start_time: Fraction, start_frame: int, every: int
+) -> str | None:
     """An ffmpeg `select` expression (over input timestamps `t`, with -copyts) that
     drops, inside ffmpeg, frames before `start_frame` and, on constant-rate video,
     frames whose index is not a multiple of `every`; None if nothing can be dropped.
@@ -87,8 +91,9 @@ def frame_selection(clock: FrameClock, start_time: Fraction, start_frame: int,
     return "*".join(conditions) or None
 
 
-def decoder_command(video: VideoInfo, seek: Fraction, start_frame: int, every: int,
-                    ffmpeg_exe: str) -> list[str]:
+def decoder_command(
+    video: VideoInfo, seek: Fraction, start_frame: int, every: int, ffmpeg_exe: str
+) -> list[str]:
     """The ffmpeg command that decodes from `seek` (seconds) to the end, dropping what
     frame_selection can, and pipes BGR frames with a showinfo line for each."""
     input_options: dict[str, object] = {"threads": 1, "copyts": None}
@@ -98,24 +103,37 @@ def decoder_command(video: VideoInfo, seek: Fraction, start_frame: int, every: i
     wanted = frame_selection(video.clock, video.start_time, start_frame, every)
     if wanted is not None:
         stream = stream.filter("select", wanted)
-    return (stream
-            .filter("showinfo", checksum=0)
-            # one size for every frame, even if the stream changes resolution midway
-            .filter("scale", video.width, video.height)
-            .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough",
-                    an=None, sn=None, dn=None)
-            # showinfo writes at level info; no progress lines among its lines
-            .global_args(*GLOBAL_OPTIONS, "-loglevel", "info", "-nostats")
-            .compile(cmd=ffmpeg_exe))
+    return (
+        stream.filter("showinfo", checksum=0)
+        # one size for every frame, even if the stream changes resolution midway
+        .filter("scale", video.width, video.height)
+        .output(
+            "pipe:",
+            format="rawvideo",
+            pix_fmt="bgr24",
+            fps_mode="passthrough",
+            an=None,
+            sn=None,
+            dn=None,
+        )
+        # showinfo writes at level info; no progress lines among its lines
+        .global_args(*GLOBAL_OPTIONS, "-loglevel", "info", "-nostats")
+        .compile(cmd=ffmpeg_exe)
+    )
 
 
-def _decode(video: VideoInfo, seek: Fraction, start_frame: int, stop_frame: int,
-            every: int) -> Generator[tuple[int, np.ndarray], None, None]:
+def _decode(
+    video: VideoInfo, seek: Fraction, start_frame: int, stop_frame: int, every: int
+) -> Generator[tuple[int, np.ndarray], None, None]:
     clock = video.clock
     what = f"decoding {video.path}"
     frame_bytes = video.width * video.height * 3
-    process = start(decoder_command(video, seek, start_frame, every, find_tools().ffmpeg),
-                    what, bufsize=frame_bytes, die_with_parent=True)
+    process = start(
+        decoder_command(video, seek, start_frame, every, find_tools().ffmpeg),
+        what,
+        bufsize=frame_bytes,
+        die_with_parent=True,
+    )
     stamps = _FrameStamps(process)
     produced = 0
     finished_early = False
@@ -188,8 +206,9 @@ class _FrameStamps:
                 self._time_base = parse_rational(base) or self._time_base
             elif " pts:" in line and " n:" in line:
                 pts = line.split(" pts:", 1)[1].split()[0]
-                self._queue.put(int(pts) * self._time_base if pts.lstrip("-").isdigit()
-                                else _NO_TIME)
+                self._queue.put(
+                    int(pts) * self._time_base if pts.lstrip("-").isdigit() else _NO_TIME
+                )
         self._queue.put(None)
 
     def next(self, path: str) -> object:
@@ -197,8 +216,9 @@ class _FrameStamps:
         try:
             return self._queue.get(timeout=120)
         except queue.Empty:
-            raise FFmpegError(f"decoding {path}: ffmpeg produced a frame but no timestamp "
-                              "for it within 120 s") from None
+            raise FFmpegError(
+                f"decoding {path}: ffmpeg produced a frame but no timestamp for it within 120 s"
+            ) from None
 
     def error_tail(self) -> str:
         return " | ".join(list(self._other)[-3:]) or "ffmpeg failed without a message"

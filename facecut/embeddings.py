@@ -1,5 +1,6 @@
 """Distances between face embeddings (pure: numpy only), for the scan's workers and
 the analysis alike, without loading any face model."""
+
 from __future__ import annotations
 
 import numpy as np

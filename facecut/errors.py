@@ -3,6 +3,7 @@
 Each class carries the exit code the CLI returns for it, so callers never map
 exceptions to codes by hand.
 """
+
 from __future__ import annotations
 
 

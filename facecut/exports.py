@@ -4,6 +4,7 @@ segments.csv: one row per appearance. segments.edl: a CMX3600 edit decision list
 events are the appearances, with timecodes at the video's frame rate (drop-frame for
 29.97 and 59.94), so the cut list opens in an editor against the source video.
 """
+
 from __future__ import annotations
 
 import csv
@@ -11,17 +12,30 @@ import io
 from fractions import Fraction
 from typing import Any, Mapping
 
-CSV_COLUMNS = ("index", "clip", "start_frame", "end_frame", "start_time", "end_time",
-               "duration", "start_timecode", "end_timecode", "best_distance",
-               "frames_matched_by_track")
+CSV_COLUMNS = (
+    "index",
+    "clip",
+    "start_frame",
+    "end_frame",
+    "start_time",
+    "end_time",
+    "duration",
+    "start_timecode",
+    "end_timecode",
+    "best_distance",
+    "frames_matched_by_track",
+)
 
 
 def timecode_rate(fps: Fraction) -> tuple[int, bool]:
     """(frames per timecode second, drop-frame?) for a frame rate: 30000/1001 counts
     30 frames a second with drop-frame numbering, 25 counts 25, 23.976 counts 24."""
     nominal = max(1, round(fps))
-    drop = nominal in (30, 60) and fps != nominal and abs(fps - Fraction(nominal * 1000, 1001)) \
-        < Fraction(1, 1000)
+    drop = (
+        nominal in (30, 60)
+        and fps != nominal
+        and abs(fps - Fraction(nominal * 1000, 1001)) < Fraction(1, 1000)
+    )
     return nominal, drop
 
 
@@ -59,15 +73,21 @@ def segments_csv(document: Mapping[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for segment in document["segments"]:
-        writer.writerow([
-            segment["index"], segment["clip"] or "", segment["start_frame"],
-            segment["end_frame"], f"{segment['start_time']:.6f}", f"{segment['end_time']:.6f}",
-            f"{segment['duration']:.6f}",
-            timecode(_frames_at(segment["start_time"], fps), rate, drop),
-            timecode(_frames_at(segment["end_time"], fps), rate, drop),
-            "" if segment["best_distance"] is None else segment["best_distance"],
-            segment["frames_matched_by_track"],
-        ])
+        writer.writerow(
+            [
+                segment["index"],
+                segment["clip"] or "",
+                segment["start_frame"],
+                segment["end_frame"],
+                f"{segment['start_time']:.6f}",
+                f"{segment['end_time']:.6f}",
+                f"{segment['duration']:.6f}",
+                timecode(_frames_at(segment["start_time"], fps), rate, drop),
+                timecode(_frames_at(segment["end_time"], fps), rate, drop),
+                "" if segment["best_distance"] is None else segment["best_distance"],
+                segment["frames_matched_by_track"],
+            ]
+        )
     return out.getvalue()
 
 
@@ -88,9 +108,11 @@ def segments_edl(document: Mapping[str, Any], title: str) -> str:
         source_in = _frames_at(segment["start_time"], fps)
         source_out = max(source_in + 1, _frames_at(segment["end_time"], fps))
         length = source_out - source_in
-        lines.append(f"{event:03d}  AX       {tracks:<5} C        "
-                     f"{timecode(source_in, rate, drop)} {timecode(source_out, rate, drop)} "
-                     f"{timecode(record, rate, drop)} {timecode(record + length, rate, drop)}")
+        lines.append(
+            f"{event:03d}  AX       {tracks:<5} C        "
+            f"{timecode(source_in, rate, drop)} {timecode(source_out, rate, drop)} "
+            f"{timecode(record, rate, drop)} {timecode(record + length, rate, drop)}"
+        )
         lines.append(f"* FROM CLIP NAME: {name}")
         if segment["clip"]:
             lines.append(f"* FACECUT CLIP: {segment['clip']}")

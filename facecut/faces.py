@@ -4,6 +4,7 @@ Models are built once per process (DeepFace caches them) and reused for every fr
 Detection runs on a frame scaled down to a working size; alignment and embedding use
 the full-resolution frame, so small working sizes cost little accuracy.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,8 +26,10 @@ from .tracking import iou
 
 # Weights the face-recognition-models package ships (in its models/ folder), under
 # the names DeepFace expects, so the default models never touch the network.
-_SHIPPED_WEIGHTS = ("dlib_face_recognition_resnet_model_v1.dat",
-                    "shape_predictor_5_face_landmarks.dat")
+_SHIPPED_WEIGHTS = (
+    "dlib_face_recognition_resnet_model_v1.dat",
+    "shape_predictor_5_face_landmarks.dat",
+)
 
 # Distance metric and default threshold per recognizer. Dlib: Euclidean distance on
 # descriptors of dlib-aligned face chips. 0.5, not dlib's customary 0.6, measured on
@@ -66,7 +69,8 @@ def install_shipped_weights() -> None:
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
             "face-recognition-models is not installed, so dlib's weights are missing: "
-            "run `pip install face-recognition-models` (or `pip install -r requirements.txt`)")
+            "run `pip install face-recognition-models` (or `pip install -r requirements.txt`)"
+        )
     package_dir = Path(list(spec.submodule_search_locations)[0])
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -77,8 +81,10 @@ def install_shipped_weights() -> None:
             shutil.copyfile(source, temporary)
             os.replace(temporary, target / name)
     except OSError as error:
-        raise ModelError(f"cannot install model weights into {target}: {error.strerror}; "
-                         "set DEEPFACE_HOME to a writable folder") from None
+        raise ModelError(
+            f"cannot install model weights into {target}: {error.strerror}; "
+            "set DEEPFACE_HOME to a writable folder"
+        ) from None
 
 
 def default_threshold(model: str) -> tuple[str, float]:
@@ -106,19 +112,27 @@ def _build(model_name: str, task: str) -> Any:
     try:
         return DeepFace.build_model(model_name=model_name, task=task)
     except ImportError as error:
-        package = "dlib" if "dlib" in str(error).lower() else str(getattr(error, "name", "") or error)
-        raise ModelError(f"{task.replace('_', ' ')} {model_name!r} needs the Python package "
-                         f"{package}: install it with `pip install {package}`") from None
+        package = (
+            "dlib" if "dlib" in str(error).lower() else str(getattr(error, "name", "") or error)
+        )
+        raise ModelError(
+            f"{task.replace('_', ' ')} {model_name!r} needs the Python package "
+            f"{package}: install it with `pip install {package}`"
+        ) from None
     except Exception as error:  # DeepFace raises ValueError for downloads and names alike
         text = " ".join(str(error).split())
         if "download" in text.lower():
             target = weights_dir()
-            file_name = text.split("downloading ", 1)[-1].split(" from ", 1)[0] \
-                if "downloading " in text else "its weights file"
+            file_name = (
+                text.split("downloading ", 1)[-1].split(" from ", 1)[0]
+                if "downloading " in text
+                else "its weights file"
+            )
             raise ModelError(
                 f"{task.replace('_', ' ')} {model_name!r} needs {file_name}, which is not in "
                 f"{target} and could not be downloaded (no network?): download it on a "
-                f"connected machine and copy it to {target}") from None
+                f"connected machine and copy it to {target}"
+            ) from None
         raise ModelError(f"cannot load {task.replace('_', ' ')} {model_name!r}: {text}") from None
 
 
@@ -168,8 +182,11 @@ class FaceEngine:
     # ------------------------------------------------------------ detection
     def _detector(self, name: str) -> Any:
         if name not in self._detectors:
-            self._detectors[name] = blazeface.BlazeFaceDetector() if name == blazeface.NAME \
+            self._detectors[name] = (
+                blazeface.BlazeFaceDetector()
+                if name == blazeface.NAME
                 else _build(name, "face_detector")
+            )
         return self._detectors[name]
 
     @property
@@ -216,14 +233,27 @@ class FaceEngine:
                 found.append(best)
         return found
 
-    def _detect(self, image: np.ndarray, scale: float, dx: int, dy: int,
-                frame_shape: tuple[int, ...], detector: Any) -> list[FoundFace]:
+    def _detect(
+        self,
+        image: np.ndarray,
+        scale: float,
+        dx: int,
+        dy: int,
+        frame_shape: tuple[int, ...],
+        detector: Any,
+    ) -> list[FoundFace]:
         """Run `detector` on `image` scaled by `scale`; map its boxes and eyes back
         to the frame `image` was cut from at (dx, dy)."""
         height, width = image.shape[:2]
-        small = np.ascontiguousarray(image) if scale >= 1.0 else cv2.resize(
-            image, (max(1, round(width * scale)), max(1, round(height * scale))),
-            interpolation=cv2.INTER_AREA)
+        small = (
+            np.ascontiguousarray(image)
+            if scale >= 1.0
+            else cv2.resize(
+                image,
+                (max(1, round(width * scale)), max(1, round(height * scale))),
+                interpolation=cv2.INTER_AREA,
+            )
+        )
         scale = min(scale, 1.0)
         frame_height, frame_width = frame_shape[:2]
         found: list[FoundFace] = []
@@ -238,8 +268,14 @@ class FaceEngine:
             def eye(point: Any) -> tuple[float, float] | None:
                 return None if point is None else (dx + point[0] / scale, dy + point[1] / scale)
 
-            found.append(FoundFace(box, float(region.confidence or 0.0),
-                                   eye(region.left_eye), eye(region.right_eye)))
+            found.append(
+                FoundFace(
+                    box,
+                    float(region.confidence or 0.0),
+                    eye(region.left_eye),
+                    eye(region.right_eye),
+                )
+            )
         return found
 
     # ------------------------------------------------------------ embedding
@@ -253,9 +289,13 @@ class FaceEngine:
             crops = [dlib_chip(frame, face, self.landmarks) for face in faces]
         else:
             crops = [aligned_crop(frame, face) for face in faces]
-        results = DeepFace.represent(img_path=crops, model_name=self.model_name,
-                                     detector_backend="skip", enforce_detection=False,
-                                     align=False)
+        results = DeepFace.represent(
+            img_path=crops,
+            model_name=self.model_name,
+            detector_backend="skip",
+            enforce_detection=False,
+            align=False,
+        )
         if len(crops) == 1:
             results = [results]
         return np.asarray([result[0]["embedding"] for result in results], dtype=np.float64)
@@ -279,7 +319,8 @@ class FaceEngine:
         if not faces:
             raise ReferencePhotoError(
                 f"{path}: no face found in the reference photo; use a photo where the "
-                "person's face is clearly visible and at least ~80 pixels wide")
+                "person's face is clearly visible and at least ~80 pixels wide"
+            )
         largest = max(faces, key=lambda face: face.box.area)
         embedding = self.embed(image, [largest])[0]
         others = tuple(_scale_face(face, 1 / scale).box for face in faces if face is not largest)
@@ -291,17 +332,27 @@ def _scale_face(face: FoundFace, factor: float) -> FoundFace:
         return None if point is None else (point[0] * factor, point[1] * factor)
 
     box = face.box
-    return FoundFace(Box(round(box.x * factor), round(box.y * factor), round(box.w * factor),
-                         round(box.h * factor)), face.confidence, eye(face.left_eye),
-                     eye(face.right_eye))
+    return FoundFace(
+        Box(
+            round(box.x * factor),
+            round(box.y * factor),
+            round(box.w * factor),
+            round(box.h * factor),
+        ),
+        face.confidence,
+        eye(face.left_eye),
+        eye(face.right_eye),
+    )
 
 
 def _dlib_landmarks() -> Any:
     try:
         import dlib
     except ImportError:
-        raise ModelError("the Dlib model needs the Python package dlib: "
-                         "`pip install dlib` (README, Install: it compiles for ~12 minutes)") from None
+        raise ModelError(
+            "the Dlib model needs the Python package dlib: "
+            "`pip install dlib` (README, Install: it compiles for ~12 minutes)"
+        ) from None
     return dlib.shape_predictor(str(weights_dir() / "shape_predictor_5_face_landmarks.dat"))
 
 
@@ -321,8 +372,9 @@ def dlib_chip(frame: np.ndarray, face: FoundFace, landmarks: Any) -> np.ndarray:
     x0, y0 = max(0, box.x - margin), max(0, box.y - margin)
     x1, y1 = min(width, box.x + box.w + margin), min(height, box.y + box.h + margin)
     rgb = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
-    shape = landmarks(rgb, dlib.rectangle(box.x - x0, box.y - y0, box.x + box.w - x0,
-                                          box.y + box.h - y0))
+    shape = landmarks(
+        rgb, dlib.rectangle(box.x - x0, box.y - y0, box.x + box.w - x0, box.y + box.h - y0)
+    )
     chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
     return cv2.cvtColor(chip, cv2.COLOR_RGB2BGR)
 
@@ -351,7 +403,7 @@ def aligned_crop(frame: np.ndarray, face: FoundFace) -> np.ndarray:
     """
     box = face.box
     if face.left_eye is None or face.right_eye is None:
-        return np.ascontiguousarray(frame[box.y:box.y + box.h, box.x:box.x + box.w])
+        return np.ascontiguousarray(frame[box.y : box.y + box.h, box.x : box.x + box.w])
     margin = max(box.w, box.h)
     x0, y0 = box.x - margin, box.y - margin
     window = _window(frame, x0, y0, box.w + 2 * margin, box.h + 2 * margin)
@@ -360,9 +412,14 @@ def aligned_crop(frame: np.ndarray, face: FoundFace) -> np.ndarray:
     angle = float(np.degrees(np.arctan2(ly - ry, lx - rx)))
     centre = ((lx + rx) / 2 - x0, (ly + ry) / 2 - y0)
     rotation = cv2.getRotationMatrix2D(centre, angle, 1.0)
-    upright = cv2.warpAffine(window, rotation, (window.shape[1], window.shape[0]),
-                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return np.ascontiguousarray(upright[margin:margin + box.h, margin:margin + box.w])
+    upright = cv2.warpAffine(
+        window,
+        rotation,
+        (window.shape[1], window.shape[0]),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
+    return np.ascontiguousarray(upright[margin : margin + box.h, margin : margin + box.w])
 
 
 def _window(frame: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
@@ -372,5 +429,5 @@ def _window(frame: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
     sx0, sy0 = max(0, x), max(0, y)
     sx1, sy1 = min(width, x + w), min(height, y + h)
     if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y:sy1 - y, sx0 - x:sx1 - x] = frame[sy0:sy1, sx0:sx1]
+        out[sy0 - y : sy1 - y, sx0 - x : sx1 - x] = frame[sy0:sy1, sx0:sx1]
     return out

@@ -1,5 +1,6 @@
 """Turn --video and --reference arguments (files, folders, glob patterns) into lists
 of files, and give every video its own results folder."""
+
 from __future__ import annotations
 
 import glob
@@ -8,8 +9,26 @@ from typing import Sequence
 
 from .errors import UsageError
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts",
-                            ".m2ts", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv", ".mxf"})
+VIDEO_SUFFIXES = frozenset(
+    {
+        ".mp4",
+        ".mov",
+        ".mkv",
+        ".avi",
+        ".webm",
+        ".m4v",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".mpg",
+        ".mpeg",
+        ".wmv",
+        ".flv",
+        ".3gp",
+        ".ogv",
+        ".mxf",
+    }
+)
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
@@ -26,11 +45,16 @@ def expand(arguments: Sequence[str], suffixes: frozenset[str], kind: str) -> lis
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            inside = sorted(str(child) for child in path.iterdir()
-                            if child.is_file() and child.suffix.lower() in suffixes)
+            inside = sorted(
+                str(child)
+                for child in path.iterdir()
+                if child.is_file() and child.suffix.lower() in suffixes
+            )
             if not inside:
-                raise UsageError(f"{argument}: folder has no {kind} files (looked for "
-                                 f"{', '.join(sorted(suffixes))}); name the files instead")
+                raise UsageError(
+                    f"{argument}: folder has no {kind} files (looked for "
+                    f"{', '.join(sorted(suffixes))}); name the files instead"
+                )
             found += inside
         elif not path.exists() and _is_pattern(argument):
             matches = sorted(match for match in glob.glob(argument) if Path(match).is_file())
@@ -64,4 +88,3 @@ def result_folders(videos: Sequence[str], base: Path) -> list[Path]:
         used.add(name.lower())
         folders.append(base / name)
     return folders
-

@@ -7,6 +7,7 @@ The CLI calls `configure` once: warnings and the run's own notes by default, and
 run's decisions (chunks, refinement ranges, cache hits). Spawned workers call it again
 with the parent's level, so a decoder's command shows up too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ class _TqdmHandler(logging.Handler):
 
 
 class _Formatter(logging.Formatter):
-    """"warning: …" and "debug: …" prefixes; the run's notes (INFO) plain."""
+    """ "warning: …" and "debug: …" prefixes; the run's notes (INFO) plain."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

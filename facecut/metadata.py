@@ -1,4 +1,5 @@
 """Build the metadata.json document (pure: no I/O)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -94,15 +95,23 @@ def settings_record(config: Config) -> dict[str, Any]:
         "cut": config.cut.mode,
         "preset": config.preset.name,
         # BlazeFace always sees the frame at its own input size
-        "detect_size": blazeface.INPUT_SIZE if scan.detector == blazeface.NAME
+        "detect_size": blazeface.INPUT_SIZE
+        if scan.detector == blazeface.NAME
         else scan.detect_size,
     }
 
 
-def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], config: Config,
-                   clock: FrameClock, segments: Sequence[Segment],
-                   clips: Sequence[ClipOutcome], results: Sequence[FrameFaces],
-                   matches: Mapping[int, Match], stats: Stats) -> dict[str, Any]:
+def build_metadata(
+    video: VideoSummary,
+    references: Sequence[ReferenceSummary],
+    config: Config,
+    clock: FrameClock,
+    segments: Sequence[Segment],
+    clips: Sequence[ClipOutcome],
+    results: Sequence[FrameFaces],
+    matches: Mapping[int, Match],
+    stats: Stats,
+) -> dict[str, Any]:
     """Assemble metadata.json. `clips[i]` is the outcome for `segments[i]`;
     `matches` says which analysed frames show the person and why."""
     if len(clips) != len(segments):
@@ -113,16 +122,20 @@ def build_metadata(video: VideoSummary, references: Sequence[ReferenceSummary], 
         "schema_version": SCHEMA_VERSION,
         "video": video_record(video),
         # every face compared against; a face's distance is to the closest of them
-        "references": [{
-            "path": reference.path,
-            "faces_found": reference.faces_found,
-            "box": dict(reference.box),
-            "embedding_source": "largest face in the photo",
-        } for reference in references],
+        "references": [
+            {
+                "path": reference.path,
+                "faces_found": reference.faces_found,
+                "box": dict(reference.box),
+                "embedding_source": "largest face in the photo",
+            }
+            for reference in references
+        ],
         "settings": settings_record(config),
-        "segments": [segment_record(index, segment, clip, by_frame, matches, clock,
-                                    config.cut.padding)
-                     for index, (segment, clip) in enumerate(zip(segments, clips), start=1)],
+        "segments": [
+            segment_record(index, segment, clip, by_frame, matches, clock, config.cut.padding)
+            for index, (segment, clip) in enumerate(zip(segments, clips), start=1)
+        ],
         "summary": {
             "segments": len(segments),
             "seconds_on_screen": seconds(on_screen),
@@ -158,9 +171,15 @@ def video_record(video: VideoSummary) -> dict[str, Any]:
     }
 
 
-def segment_record(index: int, segment: Segment, clip: ClipOutcome,
-                   by_frame: Mapping[int, FrameFaces], matches: Mapping[int, Match],
-                   clock: FrameClock, padding: Fraction) -> dict[str, Any]:
+def segment_record(
+    index: int,
+    segment: Segment,
+    clip: ClipOutcome,
+    by_frame: Mapping[int, FrameFaces],
+    matches: Mapping[int, Match],
+    clock: FrameClock,
+    padding: Fraction,
+) -> dict[str, Any]:
     """One appearance: its frames and times, its clip's, and every matched detection."""
     first, last = clip_frames(segment, clock, padding)
     detections = [
@@ -180,8 +199,9 @@ def segment_record(index: int, segment: Segment, clip: ClipOutcome,
         "clip_end_frame": last,
         "clip_start_time": seconds(clock.start_of(first)),
         "clip_end_time": seconds(clock.end_of(last)),
-        "best_distance": min((d["distance"] for d in detections if d["distance"] is not None),
-                             default=None),
+        "best_distance": min(
+            (d["distance"] for d in detections if d["distance"] is not None), default=None
+        ),
         "frames_matched_by_track": sum(1 for d in detections if d["matched_by"] == "track"),
         "detections": detections,
     }

@@ -5,6 +5,7 @@ folder and only moved into place once all of them are complete, so an interrupte
 or failed run never leaves a half-written clip or metadata.json, and --overwrite
 replaces old results only after the new ones exist.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ THUMB_NAME = re.compile(r"thumb_\d+\.jpg")
 
 
 def is_result_name(name: str) -> bool:
-    return (name == METADATA or name in EXPORTS or CLIP_NAME.fullmatch(name) is not None
-            or THUMB_NAME.fullmatch(name) is not None)
+    return (
+        name == METADATA
+        or name in EXPORTS
+        or CLIP_NAME.fullmatch(name) is not None
+        or THUMB_NAME.fullmatch(name) is not None
+    )
 
 
 def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]:
@@ -40,8 +45,11 @@ def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]
     if not folder.is_dir():
         return []
     protected = {p.resolve() for p in protect if p.exists()}
-    return sorted(p for p in folder.iterdir()
-                  if is_result_name(p.name) and p.is_file() and p.resolve() not in protected)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if is_result_name(p.name) and p.is_file() and p.resolve() not in protected
+    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -68,15 +76,22 @@ class ResultsFolder:
         if folder.exists() and not folder.is_dir():
             raise OutputError(f"{folder}: exists and is not a folder; choose another --output")
         for path in self.protect:
-            if path.exists() and path.resolve().parent == folder.resolve() and \
-                    is_result_name(path.name):
-                raise OutputError(f"{path}: an input is named like a result file in the output "
-                                  "folder and would be overwritten; choose another --output")
+            if (
+                path.exists()
+                and path.resolve().parent == folder.resolve()
+                and is_result_name(path.name)
+            ):
+                raise OutputError(
+                    f"{path}: an input is named like a result file in the output "
+                    "folder and would be overwritten; choose another --output"
+                )
         old = existing_results(folder, self.protect)
         if old and not self.overwrite:
             clips = sum(1 for p in old if CLIP_NAME.fullmatch(p.name))
-            raise OutputError(f"{folder}: already holds results ({METADATA}, {clips} clip(s)); "
-                              "pass --overwrite to replace them, or choose another --output")
+            raise OutputError(
+                f"{folder}: already holds results ({METADATA}, {clips} clip(s)); "
+                "pass --overwrite to replace them, or choose another --output"
+            )
         try:
             if not folder.exists():
                 folder.mkdir(parents=True)
@@ -86,14 +101,15 @@ class ResultsFolder:
             self.staging.mkdir()
         except OSError as error:
             self.abort()
-            raise OutputError(f"{folder}: cannot write results here ({error.strerror}); "
-                              "choose another --output") from None
+            raise OutputError(
+                f"{folder}: cannot write results here ({error.strerror}); choose another --output"
+            ) from None
         return self.staging
 
     def _remove_stale_staging(self) -> None:
         """Staging folders left by a run that was killed outright (SIGKILL, power loss)."""
         for entry in self.folder.glob(f"{STAGING_PREFIX}*"):
-            suffix = entry.name[len(STAGING_PREFIX):]
+            suffix = entry.name[len(STAGING_PREFIX) :]
             if suffix.isdigit() and not _pid_alive(int(suffix)):
                 shutil.rmtree(entry, ignore_errors=True)
 
@@ -127,8 +143,10 @@ class ResultsFolder:
         try:
             old = existing_results(self.folder, self.protect)
             if old and not self.overwrite:
-                raise OutputError(f"{self.folder}: another run wrote results here meanwhile; "
-                                  "pass --overwrite to replace them, or choose another --output")
+                raise OutputError(
+                    f"{self.folder}: another run wrote results here meanwhile; "
+                    "pass --overwrite to replace them, or choose another --output"
+                )
             if old:
                 backup = Path(tempfile.mkdtemp(dir=self.folder, prefix=f"{STAGING_PREFIX}old-"))
                 for item in old:
@@ -150,8 +168,10 @@ class ResultsFolder:
             if backup is not None:
                 shutil.rmtree(backup, ignore_errors=True)
             if isinstance(error, OSError):
-                raise OutputError(f"{self.folder}: cannot move results into place "
-                                  f"({error.strerror}); earlier results were kept") from None
+                raise OutputError(
+                    f"{self.folder}: cannot move results into place "
+                    f"({error.strerror}); earlier results were kept"
+                ) from None
             raise
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)

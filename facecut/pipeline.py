@@ -5,6 +5,7 @@ results into appearances live in analysis.py (pure). The I/O is behind one modul
 job: probing, decoding, cutting, the face models (in the scan's workers), the results
 folder.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,6 +43,7 @@ from .scan import ScanBackend, scan
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class References:
     """The reference photos' embeddings (one row each) and what metadata says of them."""
@@ -73,15 +75,19 @@ class Scanned:
     from_cache: int  # chunks read from the scan cache
 
 
-def run(config: Config, job: Job, references: References,
-        backend: ScanBackend | None = None) -> RunReport:
+def run(
+    config: Config, job: Job, references: References, backend: ScanBackend | None = None
+) -> RunReport:
     """Find the person in one video and write the results folder, all or nothing.
     `backend` runs the scan's chunks (None: a local pool of `config.processes`)."""
     started = time.monotonic()
     video = probe_video(job)
     # --calibrate writes no results, so earlier ones need no --overwrite
-    results = ResultsFolder(job.output, config.output.overwrite or config.output.calibrate,
-                            protect=(Path(job.video), *map(Path, config.references)))
+    results = ResultsFolder(
+        job.output,
+        config.output.overwrite or config.output.calibrate,
+        protect=(Path(job.video), *map(Path, config.references)),
+    )
     staging = results.open()
     try:
         chunks, cache = plan(config, job, video, backend)
@@ -91,8 +97,16 @@ def run(config: Config, job: Job, references: References,
             results.abort()  # nothing but the scan cache is kept
             return calibration_report(config, job, found)
         outcomes, seconds_cut, pictures = cut(config, video, references, found, scanned, staging)
-        document = describe(config, video, references, found, scanned, outcomes, seconds_cut,
-                            time.monotonic() - started)
+        document = describe(
+            config,
+            video,
+            references,
+            found,
+            scanned,
+            outcomes,
+            seconds_cut,
+            time.monotonic() - started,
+        )
         write(results, document, video, *pictures)
         results.commit()
     except BaseException:
@@ -103,20 +117,27 @@ def run(config: Config, job: Job, references: References,
 
 # ---------------------------------------------------------------- the steps
 
+
 def probe_video(job: Job) -> VideoInfo:
     video = probe(job.video)
     if video.rotation:
-        log.info(f"video is rotated {video.rotation} degrees; analysing it as displayed "
-                 f"({video.width}x{video.height})")
+        log.info(
+            f"video is rotated {video.rotation} degrees; analysing it as displayed "
+            f"({video.width}x{video.height})"
+        )
     return video
 
 
-def plan(config: Config, job: Job, video: VideoInfo,
-         backend: ScanBackend | None) -> tuple[list[Chunk], ScanCache | None]:
+def plan(
+    config: Config, job: Job, video: VideoInfo, backend: ScanBackend | None
+) -> tuple[list[Chunk], ScanCache | None]:
     """The first pass's chunks, and the scan cache they are kept in. A cached plan is
     reused as it was, so a rerun with another --num_processes finds its chunks."""
-    cache = ScanCache(job.output, CacheKey.of(job.video, config.references, config.scan)) \
-        if config.output.cache else None
+    cache = (
+        ScanCache(job.output, CacheKey.of(job.video, config.references, config.scan))
+        if config.output.cache
+        else None
+    )
     planned = cache.plan() if cache is not None else None
     if planned is not None:
         log.debug(f"{job.video}: {len(planned)} chunks, as planned by the scan cache's run")
@@ -125,72 +146,115 @@ def plan(config: Config, job: Job, video: VideoInfo,
     chunks = plan_chunks(video.frame_count, workers, config.scan.interval)
     if cache is not None:
         cache.save_plan(chunks)
-    log.debug(f"{job.video}: {len(chunks)} chunks of frames "
-              f"{', '.join(f'{c.start_frame}-{c.stop_frame - 1}' for c in chunks)}, "
-              f"analysing every {config.scan.interval} frame(s)")
+    log.debug(
+        f"{job.video}: {len(chunks)} chunks of frames "
+        f"{', '.join(f'{c.start_frame}-{c.stop_frame - 1}' for c in chunks)}, "
+        f"analysing every {config.scan.interval} frame(s)"
+    )
     return chunks, cache
 
 
-def scan_video(config: Config, job: Job, video: VideoInfo, references: References,
-               chunks: Sequence[Chunk], cache: ScanCache | None,
-               backend: ScanBackend | None) -> Scanned:
+def scan_video(
+    config: Config,
+    job: Job,
+    video: VideoInfo,
+    references: References,
+    chunks: Sequence[Chunk],
+    cache: ScanCache | None,
+    backend: ScanBackend | None,
+) -> Scanned:
     """Scan the chunks (those the cache lacks), then refine every edge."""
 
     def follow_up(first_pass: list[ChunkResult]) -> list[Chunk]:
         more = refinement(first_pass, video.clock, config.scan, config.segments)
         if more:
-            log.debug(f"{job.video}: refining frames "
-                      f"{', '.join(f'{c.start_frame}-{c.stop_frame - 1}' for c in more)}")
+            log.debug(
+                f"{job.video}: refining frames "
+                f"{', '.join(f'{c.start_frame}-{c.stop_frame - 1}' for c in more)}"
+            )
         return more
 
     started = time.monotonic()
     progress = config.output.progress
-    runner = None if backend is None else \
-        backend.runner(video, config.scan, references.embeddings, progress, job.bar_offset)
-    results = scan(video, chunks, config.scan, references.embeddings, progress,
-                   bar_offset=job.bar_offset, follow_up=follow_up, store=cache,
-                   processes=config.processes, runner=runner)
+    runner = (
+        None
+        if backend is None
+        else backend.runner(video, config.scan, references.embeddings, progress, job.bar_offset)
+    )
+    results = scan(
+        video,
+        chunks,
+        config.scan,
+        references.embeddings,
+        progress,
+        bar_offset=job.bar_offset,
+        follow_up=follow_up,
+        store=cache,
+        processes=config.processes,
+        runner=runner,
+    )
     from_cache = cache.loaded if cache is not None else 0
     if cache is not None and from_cache and from_cache == len(results):
-        log.info(f"{job.video}: scan read from the cache in {cache.folder} "
-                 "(no frame scanned); only segments, clips and the review page were made anew")
+        log.info(
+            f"{job.video}: scan read from the cache in {cache.folder} "
+            "(no frame scanned); only segments, clips and the review page were made anew"
+        )
     elif from_cache:
-        log.info(f"{job.video}: {from_cache} of {len(results)} scan chunks read from the "
-                 "cache (resumed); the rest were scanned")
+        log.info(
+            f"{job.video}: {from_cache} of {len(results)} scan chunks read from the "
+            "cache (resumed); the rest were scanned"
+        )
     return Scanned(results, time.monotonic() - started, len(chunks), from_cache)
 
 
 def analyse_scan(config: Config, job: Job, video: VideoInfo, scanned: Scanned) -> Analysis:
     try:
-        found = analyse(scanned.results, video.clock, video.declared_frames, config.scan,
-                        config.segments)
+        found = analyse(
+            scanned.results, video.clock, video.declared_frames, config.scan, config.segments
+        )
     except VideoError as error:
         raise VideoError(f"{job.video}: {error}") from None
     if found.frames_missing:
-        log.warning(f"{job.video}: {found.frames_missing} frame(s) could not be decoded "
-                    "(truncated or damaged file); results cover what decodes")
+        log.warning(
+            f"{job.video}: {found.frames_missing} frame(s) could not be decoded "
+            "(truncated or damaged file); results cover what decodes"
+        )
     return found
 
 
 def calibration_report(config: Config, job: Job, found: Analysis) -> RunReport:
-    return RunReport(EXIT_FOUND if found.matches else EXIT_NOT_FOUND, job.output, 0, 0.0, 0,
-                     distances=face_distances(found.frames),
-                     threshold=config.segments.threshold, metric=config.scan.metric)
+    return RunReport(
+        EXIT_FOUND if found.matches else EXIT_NOT_FOUND,
+        job.output,
+        0,
+        0.0,
+        0,
+        distances=face_distances(found.frames),
+        threshold=config.segments.threshold,
+        metric=config.scan.metric,
+    )
 
 
-def cut(config: Config, video: VideoInfo, references: References, found: Analysis,
-        scanned: Scanned, staging: Path
-        ) -> tuple[list[ClipOutcome], float, tuple[str | None, dict[int, str]]]:
+def cut(
+    config: Config,
+    video: VideoInfo,
+    references: References,
+    found: Analysis,
+    scanned: Scanned,
+    staging: Path,
+) -> tuple[list[ClipOutcome], float, tuple[str | None, dict[int, str]]]:
     """Cut the clips; meanwhile a side thread draws the review page's pictures (they
     need only the segments and detections, and are mostly in-process work)."""
     none = [ClipOutcome(None) for _ in found.segments]
     draft = describe(config, video, references, found, scanned, none, 0.0, 0.0)
     with ThreadPoolExecutor(max_workers=1) as side:
-        pictures = side.submit(review.draw_pictures, video, found.frames, draft,
-                               config.segments.threshold, staging)
+        pictures = side.submit(
+            review.draw_pictures, video, found.frames, draft, config.segments.threshold, staging
+        )
         started = time.monotonic()
-        outcomes = none if config.cut.mode == "none" else \
-            cut_clips(video, found.segments, config, staging)
+        outcomes = (
+            none if config.cut.mode == "none" else cut_clips(video, found.segments, config, staging)
+        )
         seconds = time.monotonic() - started
         try:
             drawn = pictures.result()
@@ -200,26 +264,53 @@ def cut(config: Config, video: VideoInfo, references: References, found: Analysi
     return outcomes, seconds, drawn
 
 
-def describe(config: Config, video: VideoInfo, references: References, found: Analysis,
-             scanned: Scanned, outcomes: Sequence[ClipOutcome], seconds_cut: float,
-             seconds_total: float) -> dict[str, Any]:
+def describe(
+    config: Config,
+    video: VideoInfo,
+    references: References,
+    found: Analysis,
+    scanned: Scanned,
+    outcomes: Sequence[ClipOutcome],
+    seconds_cut: float,
+    seconds_total: float,
+) -> dict[str, Any]:
     """The metadata.json document."""
-    stats = Stats(frames_analysed=len(found.frames), frames_decoded=found.frames_decoded,
-                  seconds_scan=scanned.seconds, seconds_cut=seconds_cut,
-                  seconds_total=seconds_total, workers=scanned.chunks,
-                  extra={"frames_per_second": round(len(found.frames) / scanned.seconds, 2)
-                         if scanned.seconds > 0 else None,
-                         "frames_refined": found.frames_refined,
-                         "chunks_from_cache": scanned.from_cache,
-                         "backend": config.backend})
-    return build_metadata(video=video_summary(video), references=references.photos,
-                          config=config, clock=video.clock, segments=found.segments,
-                          clips=outcomes, results=found.frames, matches=found.matches,
-                          stats=stats)
+    stats = Stats(
+        frames_analysed=len(found.frames),
+        frames_decoded=found.frames_decoded,
+        seconds_scan=scanned.seconds,
+        seconds_cut=seconds_cut,
+        seconds_total=seconds_total,
+        workers=scanned.chunks,
+        extra={
+            "frames_per_second": round(len(found.frames) / scanned.seconds, 2)
+            if scanned.seconds > 0
+            else None,
+            "frames_refined": found.frames_refined,
+            "chunks_from_cache": scanned.from_cache,
+            "backend": config.backend,
+        },
+    )
+    return build_metadata(
+        video=video_summary(video),
+        references=references.photos,
+        config=config,
+        clock=video.clock,
+        segments=found.segments,
+        clips=outcomes,
+        results=found.frames,
+        matches=found.matches,
+        stats=stats,
+    )
 
 
-def write(results: ResultsFolder, document: dict[str, Any], video: VideoInfo,
-          timeline: str | None, thumbnails: dict[int, str]) -> None:
+def write(
+    results: ResultsFolder,
+    document: dict[str, Any],
+    video: VideoInfo,
+    timeline: str | None,
+    thumbnails: dict[int, str],
+) -> None:
     """Everything but the clips (already in the staging folder)."""
     results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
     results.write_text("segments.csv", segments_csv(document))
@@ -232,18 +323,32 @@ def report(job: Job, document: dict[str, Any]) -> RunReport:
     for error in failed:
         log.warning(error)
     segments = len(document["segments"])
-    return RunReport(exit_code(segments, len(failed)), job.output, segments,
-                     document["summary"]["seconds_on_screen"], len(failed))
+    return RunReport(
+        exit_code(segments, len(failed)),
+        job.output,
+        segments,
+        document["summary"]["seconds_on_screen"],
+        len(failed),
+    )
 
 
 # ---------------------------------------------------------------- helpers
 
+
 def video_summary(video: VideoInfo) -> VideoSummary:
-    return VideoSummary(path=video.path, fps=video.fps, frame_count=video.frame_count,
-                        duration=video.duration, width=video.width, height=video.height,
-                        has_audio=video.has_audio, audio_streams=video.audio_streams,
-                        rotation=video.rotation, start_time=video.start_time,
-                        variable_frame_rate=video.variable_frame_rate)
+    return VideoSummary(
+        path=video.path,
+        fps=video.fps,
+        frame_count=video.frame_count,
+        duration=video.duration,
+        width=video.width,
+        height=video.height,
+        has_audio=video.has_audio,
+        audio_streams=video.audio_streams,
+        rotation=video.rotation,
+        start_time=video.start_time,
+        variable_frame_rate=video.variable_frame_rate,
+    )
 
 
 def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = None) -> References:
@@ -259,11 +364,17 @@ def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = No
     for path, reference in zip(paths, found):
         if reference.faces_found > 1:
             sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
-            log.warning(f"{path}: {reference.faces_found} faces in the reference photo; using "
-                        f"the largest ({reference.box.w}x{reference.box.h} px), ignoring {sizes}")
+            log.warning(
+                f"{path}: {reference.faces_found} faces in the reference photo; using "
+                f"the largest ({reference.box.w}x{reference.box.h} px), ignoring {sizes}"
+            )
         rows.append(reference.embedding)
         box = reference.box
-        photos.append(ReferenceSummary(path=os.path.abspath(path),
-                                       faces_found=reference.faces_found,
-                                       box={"x": box.x, "y": box.y, "w": box.w, "h": box.h}))
+        photos.append(
+            ReferenceSummary(
+                path=os.path.abspath(path),
+                faces_found=reference.faces_found,
+                box={"x": box.x, "y": box.y, "w": box.w, "h": box.h},
+            )
+        )
     return References(np.vstack(rows), tuple(photos))

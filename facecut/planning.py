@@ -1,4 +1,5 @@
 """Split a video's frame range into contiguous chunks, one per worker."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,5 +79,4 @@ def plan_refinement(ranges: list[tuple[int, int]], join_within: int = 0) -> list
             merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
         else:
             merged.append((first, stop))
-    return [Chunk(index, first, stop, 1, refine=True)
-            for index, (first, stop) in enumerate(merged)]
+    return [Chunk(index, first, stop, 1, refine=True) for index, (first, stop) in enumerate(merged)]

@@ -1,4 +1,5 @@
 """The two scan presets. Figures behind these choices are in docs/benchmarks.md."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """Probing a video with ffprobe (or ffmpeg alone): streams, exact frame times,
 keyframes, rotation, audio."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,20 @@ from .timecode import FrameClock, parse_rational
 from .tools import find_tools, input_url
 
 # Container formats ffprobe reports for still images; they are not videos.
-_IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
-                  "gif", "svg_pipe", "pgm_pipe", "ppm_pipe", "j2k_pipe", "qoi_pipe")
+_IMAGE_FORMATS = (
+    "image2",
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+    "gif",
+    "svg_pipe",
+    "pgm_pipe",
+    "ppm_pipe",
+    "j2k_pipe",
+    "qoi_pipe",
+)
 
 
 @dataclass(frozen=True)
@@ -104,15 +117,20 @@ def probe(path: str) -> VideoInfo:
     fmt, stream, audio_streams = _ffprobe_streams(path, tools.ffprobe)
     index = int(stream["index"])
     time_base = parse_rational(stream.get("time_base", "")) or Fraction(1, 90000)
-    fps = (parse_rational(stream.get("avg_frame_rate", ""))
-           or parse_rational(stream.get("r_frame_rate", "")))
+    fps = parse_rational(stream.get("avg_frame_rate", "")) or parse_rational(
+        stream.get("r_frame_rate", "")
+    )
     start_time = Fraction(fmt.get("start_time") or "0")
     starts, keyframes, durations, discarded = _packet_times(
-        path, tools.ffprobe, index, time_base, start_time)
+        path, tools.ffprobe, index, time_base, start_time
+    )
     clock = FrameClock.from_timestamps(starts, durations.get(starts[-1]), fps)
     if fps is None:
-        fps = Fraction(clock.frame_count) / (clock.end - clock.starts[0]) if clock.frame_count > 1 \
+        fps = (
+            Fraction(clock.frame_count) / (clock.end - clock.starts[0])
+            if clock.frame_count > 1
             else Fraction(25)
+        )
         fps = fps.limit_denominator(1001)
     rotation = _rotation(stream)
     width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
@@ -121,30 +139,54 @@ def probe(path: str) -> VideoInfo:
     if rotation in (90, 270):
         width, height = height, width
     duration = Fraction(fmt["duration"]) if fmt.get("duration") not in (None, "N/A") else clock.end
-    return VideoInfo(path=os.path.abspath(path), width=width, height=height, rotation=rotation,
-                     fps=fps, clock=clock, audio_streams=len(audio_streams),
-                     start_time=start_time, duration=max(duration, clock.end),
-                     codec=str(stream.get("codec_name", "?")),
-                     declared_frames=int(stream["nb_frames"]) - discarded
-                     if str(stream.get("nb_frames", "")).isdigit() else None,
-                     keyframes=tuple(sorted(keyframes)),
-                     audio_codecs=tuple(str(a.get("codec_name", "?")) for a in audio_streams))
+    return VideoInfo(
+        path=os.path.abspath(path),
+        width=width,
+        height=height,
+        rotation=rotation,
+        fps=fps,
+        clock=clock,
+        audio_streams=len(audio_streams),
+        start_time=start_time,
+        duration=max(duration, clock.end),
+        codec=str(stream.get("codec_name", "?")),
+        declared_frames=int(stream["nb_frames"]) - discarded
+        if str(stream.get("nb_frames", "")).isdigit()
+        else None,
+        keyframes=tuple(sorted(keyframes)),
+        audio_codecs=tuple(str(a.get("codec_name", "?")) for a in audio_streams),
+    )
 
 
-def _ffprobe_streams(path: str, ffprobe: str
-                     ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+def _ffprobe_streams(
+    path: str, ffprobe: str
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """(format, first video stream, audio streams) from ffprobe's JSON; VideoError
     for a file that is not a video (unreadable, a still image, no video stream)."""
     try:
-        text = run_command([ffprobe, "-v", "error", "-print_format", "json",
-                            "-show_format", "-show_streams", input_url(path)], "ffprobe")
+        text = run_command(
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                input_url(path),
+            ],
+            "ffprobe",
+        )
     except FFmpegError as error:
         raise VideoError(f"{path}: not a readable video ({_strip_prefix(str(error))})") from None
     document = json.loads(text or "{}")
     fmt = document.get("format") or {}
     streams = document.get("streams") or []
-    video_streams = [s for s in streams if s.get("codec_type") == "video"
-                     and not (s.get("disposition") or {}).get("attached_pic")]
+    video_streams = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
     audio_streams = [s for s in streams if s.get("codec_type") == "audio"]
     if any(name in (fmt.get("format_name") or "").split(",") for name in _IMAGE_FORMATS):
         raise VideoError(f"{path}: is a still image, not a video")
@@ -154,15 +196,27 @@ def _ffprobe_streams(path: str, ffprobe: str
     return fmt, video_streams[0], audio_streams
 
 
-def _packet_times(path: str, ffprobe: str, index: int, time_base: Fraction,
-                  start_time: Fraction
-                  ) -> tuple[list[Fraction], list[Fraction], dict[Fraction, Fraction], int]:
+def _packet_times(
+    path: str, ffprobe: str, index: int, time_base: Fraction, start_time: Fraction
+) -> tuple[list[Fraction], list[Fraction], dict[Fraction, Fraction], int]:
     """The video stream's frame start times (sorted, relative to `start_time`), its
     keyframes' start times, each frame's duration where known, and how many packets
     the decoder discards (never shown), from ffprobe's packet list."""
-    packets = run_command([ffprobe, "-v", "error", "-select_streams", str(index),
-                           "-show_entries", "packet=pts,dts,duration,flags", "-of", "csv=p=0",
-                           input_url(path)], "ffprobe packets")
+    packets = run_command(
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-select_streams",
+            str(index),
+            "-show_entries",
+            "packet=pts,dts,duration,flags",
+            "-of",
+            "csv=p=0",
+            input_url(path),
+        ],
+        "ffprobe packets",
+    )
     starts: list[Fraction] = []
     keyframes: list[Fraction] = []
     durations: dict[Fraction, Fraction] = {}
@@ -200,9 +254,23 @@ def _probe_with_ffmpeg(path: str, ffmpeg_exe: str) -> VideoInfo:
     Frame times come from `-f framemd5` over the copied video packets (no decoding);
     sizes, rate, rotation and audio from ffmpeg's stream banner.
     """
-    finished = run_captured([ffmpeg_exe, "-hide_banner", "-nostdin", "-i", input_url(path),
-                             "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"],
-                            "ffmpeg probe")
+    finished = run_captured(
+        [
+            ffmpeg_exe,
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            input_url(path),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-f",
+            "framemd5",
+            "-",
+        ],
+        "ffmpeg probe",
+    )
     banner = finished.stderr.decode("utf-8", "replace")
     if finished.returncode != 0 and "Stream #" not in banner:
         raise VideoError(f"{path}: not a readable video ({last_lines(banner, 1)})")
@@ -215,16 +283,28 @@ def _probe_with_ffmpeg(path: str, ffmpeg_exe: str) -> VideoInfo:
     # framemd5 timestamps are already relative to the file's start time, the same
     # origin ffprobe-based probing uses.
     clock = FrameClock.from_timestamps(starts, last_duration, fps)
-    return VideoInfo(path=os.path.abspath(path), width=width, height=height, rotation=rotation,
-                     fps=fps or Fraction(25), clock=clock, audio_streams=audio_count,
-                     start_time=start_time, duration=clock.end, codec="?")
+    return VideoInfo(
+        path=os.path.abspath(path),
+        width=width,
+        height=height,
+        rotation=rotation,
+        fps=fps or Fraction(25),
+        clock=clock,
+        audio_streams=audio_count,
+        start_time=start_time,
+        duration=clock.end,
+        codec="?",
+    )
 
 
 def _banner_streams(path: str, banner: str) -> tuple[int, int, Fraction | None, int, int]:
     """(width, height as displayed, frame rate or None, rotation, audio stream count)
     from ffmpeg's description of its input; VideoError for a file that is no video."""
-    video_lines = [line for line in banner.splitlines()
-                   if re.search(r"Stream #\d+:\d+.*: Video:", line) and "attached pic" not in line]
+    video_lines = [
+        line
+        for line in banner.splitlines()
+        if re.search(r"Stream #\d+:\d+.*: Video:", line) and "attached pic" not in line
+    ]
     audio_count = len(re.findall(r"Stream #\d+:\d+.*: Audio:", banner))
     if re.search(r"Input #0, (image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|tiff_pipe)", banner):
         raise VideoError(f"{path}: is a still image, not a video")

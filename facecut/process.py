@@ -6,6 +6,7 @@ stdin closed and stdout/stderr piped, and registered in `children`, so a signal
 handler can end every child at once. `run_command` runs one to completion and turns
 a failure into an FFmpegError that carries the tail of its stderr.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,9 @@ def killed_error(signum: int, what: str) -> BaseException:
     (Interrupted), or it crashed or was killed from outside, e.g. out of memory."""
     if children.stopping:
         return Interrupted(signum)
-    return FFmpegError(f"{what}: ffmpeg was killed by {signal.Signals(signum).name} "
-                       "(out of memory?)")
+    return FFmpegError(
+        f"{what}: ffmpeg was killed by {signal.Signals(signum).name} (out of memory?)"
+    )
 
 
 def last_lines(text: str, count: int = 3) -> str:
@@ -100,8 +102,9 @@ def _die_with_parent() -> None:
         _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
-def start(args: Sequence[str], what: str, *, bufsize: int = -1,
-          die_with_parent: bool = False) -> subprocess.Popen[bytes]:
+def start(
+    args: Sequence[str], what: str, *, bufsize: int = -1, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
     """Start a child (stdin closed, stdout and stderr piped) and register it in
     `children`; the caller waits for it and removes it. The command is logged at
     DEBUG before it starts. `die_with_parent`: Linux kills the child if this process
@@ -110,9 +113,14 @@ def start(args: Sequence[str], what: str, *, bufsize: int = -1,
     command = list(args)
     log.debug("%s", shlex.join(command))
     try:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, bufsize=bufsize,
-                                   preexec_fn=_die_with_parent if die_with_parent else None)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=bufsize,
+            preexec_fn=_die_with_parent if die_with_parent else None,
+        )
     except OSError as error:
         raise FFmpegError(f"{what}: cannot run {command[0]}: {error.strerror}") from None
     children.add(process)
@@ -121,8 +129,9 @@ def start(args: Sequence[str], what: str, *, bufsize: int = -1,
     return process
 
 
-def run_captured(args: Sequence[str], what: str,
-                 timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_captured(
+    args: Sequence[str], what: str, timeout: float | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """Run a command to completion and return its exit code, stdout and stderr,
     whatever the outcome (for callers that read a failed command's output)."""
     process = start(args, what)

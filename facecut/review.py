@@ -5,6 +5,7 @@ face box drawn, its times and distances, a player for its clip), viewable offlin
 The page is pure text built from the metadata document; drawing and frame grabbing
 are the only I/O here.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,8 +33,9 @@ def thumbnail_name(index: int) -> str:
     return f"thumb_{index}.jpg"
 
 
-def timeline_points(frames: Sequence[FrameFaces], clock: FrameClock
-                    ) -> tuple[list[float], list[float]]:
+def timeline_points(
+    frames: Sequence[FrameFaces], clock: FrameClock
+) -> tuple[list[float], list[float]]:
     """(time, best distance) for every analysed frame with an embedded face."""
     times: list[float] = []
     best: list[float] = []
@@ -45,8 +47,13 @@ def timeline_points(frames: Sequence[FrameFaces], clock: FrameClock
     return times, best
 
 
-def write_timeline(path: Path, frames: Sequence[FrameFaces], clock: FrameClock,
-                   document: Mapping[str, Any], threshold: float) -> None:
+def write_timeline(
+    path: Path,
+    frames: Sequence[FrameFaces],
+    clock: FrameClock,
+    document: Mapping[str, Any],
+    threshold: float,
+) -> None:
     # A bare Figure on the Agg canvas: files only, never a window, and pyplot (its
     # import alone took ~0.9 s here) is not needed; safe off the main thread too.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -57,10 +64,10 @@ def write_timeline(path: Path, frames: Sequence[FrameFaces], clock: FrameClock,
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     for segment in document["segments"]:
-        axes.axvspan(segment["start_time"], segment["end_time"], color="tab:green",
-                     alpha=0.25, linewidth=0)
-    axes.plot(times, best, ".", markersize=2, color="tab:blue",
-              label="best distance in frame")
+        axes.axvspan(
+            segment["start_time"], segment["end_time"], color="tab:green", alpha=0.25, linewidth=0
+        )
+    axes.plot(times, best, ".", markersize=2, color="tab:blue", label="best distance in frame")
     axes.axhline(threshold, color="tab:red", linewidth=1, label=f"threshold {threshold}")
     axes.set_xlim(0, max(float(document["video"]["duration"]), 1e-3))
     axes.set_xlabel("time (s)")
@@ -85,8 +92,11 @@ def draw_thumbnail(frame: np.ndarray, box: Mapping[str, int], path: Path) -> Non
     import cv2
 
     scale = min(1.0, THUMB_WIDTH / frame.shape[1])
-    image = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
-        if scale < 1 else frame.copy()
+    image = (
+        cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else frame.copy()
+    )
     x0, y0 = round(box["x"] * scale), round(box["y"] * scale)
     x1, y1 = round((box["x"] + box["w"]) * scale), round((box["y"] + box["h"]) * scale)
     cv2.rectangle(image, (x0, y0), (x1, y1), (0, 200, 0), 2)
@@ -94,8 +104,9 @@ def draw_thumbnail(frame: np.ndarray, box: Mapping[str, int], path: Path) -> Non
         raise OSError(f"cannot write {path}")
 
 
-def review_page(document: Mapping[str, Any], thumbnails: Mapping[int, str],
-                timeline: str | None) -> str:
+def review_page(
+    document: Mapping[str, Any], thumbnails: Mapping[int, str], timeline: str | None
+) -> str:
     """index.html: every reference is a file beside it; no external request."""
     video = document["video"]
     name = html.escape(Path(video["path"]).name)
@@ -103,13 +114,24 @@ def review_page(document: Mapping[str, Any], thumbnails: Mapping[int, str],
     for segment in document["segments"]:
         index = segment["index"]
         thumb = thumbnails.get(index)
-        picture = (f'<img src="{html.escape(thumb)}" alt="appearance {index}" '
-                   f'width="{THUMB_WIDTH}">' if thumb else "<p>(no picture)</p>")
+        picture = (
+            f'<img src="{html.escape(thumb)}" alt="appearance {index}" width="{THUMB_WIDTH}">'
+            if thumb
+            else "<p>(no picture)</p>"
+        )
         clip = segment["clip"]
-        player = (f'<video controls preload="metadata" src="{html.escape(clip)}" '
-                  f'width="{THUMB_WIDTH}"></video>' if clip else
-                  "<p>(no clip: " + ("dry run" if document["settings"]["cut"] == "none"
-                                     else html.escape(segment.get("error", "not cut"))) + ")</p>")
+        player = (
+            f'<video controls preload="metadata" src="{html.escape(clip)}" '
+            f'width="{THUMB_WIDTH}"></video>'
+            if clip
+            else "<p>(no clip: "
+            + (
+                "dry run"
+                if document["settings"]["cut"] == "none"
+                else html.escape(segment.get("error", "not cut"))
+            )
+            + ")</p>"
+        )
         distances = [d["distance"] for d in segment["detections"] if d["distance"] is not None]
         mean = f"{sum(distances) / len(distances):.3f}" if distances else "n/a"
         best = "n/a" if segment["best_distance"] is None else f"{segment['best_distance']:.3f}"
@@ -120,10 +142,14 @@ def review_page(document: Mapping[str, Any], thumbnails: Mapping[int, str],
             f"({segment['duration']:.3f} s; frames {segment['start_frame']} to "
             f"{segment['end_frame']}), best distance {best}, mean {mean}, "
             f"{segment['frames_matched_by_track']} frame(s) matched by track</p>\n"
-            f"{player}\n</section>")
+            f"{player}\n</section>"
+        )
     summary = document["summary"]
-    timeline_html = (f'<img src="{html.escape(timeline)}" alt="distance over time" '
-                     'class="timeline">' if timeline else "")
+    timeline_html = (
+        f'<img src="{html.escape(timeline)}" alt="distance over time" class="timeline">'
+        if timeline
+        else ""
+    )
     body = "\n".join(rows) if rows else "<p>The person was not found.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -132,17 +158,22 @@ def review_page(document: Mapping[str, Any], thumbnails: Mapping[int, str],
 .timeline{{max-width:100%}}video,img{{display:block;margin:.3em 0}}</style>
 </head><body>
 <h1>{name}</h1>
-<p>{summary['segments']} appearance(s), {summary['seconds_on_screen']:.2f} s on screen;
-threshold {document['settings']['threshold']} ({html.escape(document['settings']['metric'])},
-{html.escape(document['settings']['model'])}).</p>
+<p>{summary["segments"]} appearance(s), {summary["seconds_on_screen"]:.2f} s on screen;
+threshold {document["settings"]["threshold"]} ({html.escape(document["settings"]["metric"])},
+{html.escape(document["settings"]["model"])}).</p>
 {timeline_html}
 {body}
 </body></html>
 """
 
 
-def draw_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: Mapping[str, Any],
-                  threshold: float, folder: Path) -> tuple[str | None, dict[int, str]]:
+def draw_pictures(
+    video: VideoInfo,
+    frames: Sequence[FrameFaces],
+    document: Mapping[str, Any],
+    threshold: float,
+    folder: Path,
+) -> tuple[str | None, dict[int, str]]:
     """timeline.png and a thumbnail per appearance in `folder`; returns the timeline's
     name (None if it failed) and each appearance's thumbnail. A failure here costs a
     picture, never the clips or metadata: it is reported as a warning."""
@@ -170,5 +201,8 @@ def draw_pictures(video: VideoInfo, frames: Sequence[FrameFaces], document: Mapp
     # two at a time.
     with ThreadPoolExecutor(max_workers=2) as executor:
         names = list(executor.map(thumbnail, document["segments"]))
-    return timeline, {segment["index"]: name for segment, name in zip(document["segments"], names)
-                      if name is not None}
+    return timeline, {
+        segment["index"]: name
+        for segment, name in zip(document["segments"], names)
+        if name is not None
+    }

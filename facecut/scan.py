@@ -5,6 +5,7 @@ chunk of frames sequentially and analyses every `interval`-th frame, showing its
 progress bar. A task carries its video, photos and settings, so one pool serves
 every video of a run. The parent only plans, collects and merges.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -31,8 +32,13 @@ from .tracking import IDS_PER_CHUNK, Tracker
 
 # Math libraries read these when they load: one thread each, so P workers use P cores
 # instead of P x cores threads fighting over them.
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 # A scene cut ends every face track: the mean absolute difference between two
@@ -44,6 +50,7 @@ SCENE_CHANGE = 8.0
 
 
 # ------------------------------------------------------------------ worker side
+
 
 @dataclass
 class WorkerState:
@@ -105,8 +112,7 @@ def _init_worker(settings: ScanSettings, lock: Any, log_level: int) -> None:
 
 def _scan_chunk(task: PoolTask) -> ChunkResult | FacecutError:
     assert _state is not None
-    state = WorkerState(task.settings, np.atleast_2d(task.references), _state.engine,
-                        _state.error)
+    state = WorkerState(task.settings, np.atleast_2d(task.references), _state.engine, _state.error)
     return scan_chunk(state, task.video, task.chunk, task.bar_position)
 
 
@@ -121,8 +127,9 @@ def _embed_photos(paths: Sequence[str]) -> list[ReferenceFace] | FacecutError:
         return error
 
 
-def scan_chunk(state: WorkerState, video: VideoInfo, chunk: Chunk,
-               bar_position: int | None = None) -> ChunkResult | FacecutError:
+def scan_chunk(
+    state: WorkerState, video: VideoInfo, chunk: Chunk, bar_position: int | None = None
+) -> ChunkResult | FacecutError:
     """Decode and analyse one chunk, with a progress bar at `bar_position` (None:
     no bar). Errors are returned, not raised, so the parent gets our one-line
     message rather than a pickled traceback."""
@@ -138,34 +145,61 @@ def scan_chunk(state: WorkerState, video: VideoInfo, chunk: Chunk,
     last_full = -settings.full_detect_every
     partial: set[int] = set()
     try:
-        with tqdm(total=len(analysed), position=bar_position or 0, desc=f"worker {chunk.index + 1}",
-                  unit="frame", leave=False, dynamic_ncols=True,
-                  # None: off when stderr is no terminal
-                  disable=None if bar_position is not None else True,
-                  mininterval=0.5) as bar:
-            for index, frame in read_frames(video, chunk.start_frame, chunk.stop_frame,
-                                            every=chunk.interval):
+        with tqdm(
+            total=len(analysed),
+            position=bar_position or 0,
+            desc=f"worker {chunk.index + 1}",
+            unit="frame",
+            leave=False,
+            dynamic_ncols=True,
+            # None: off when stderr is no terminal
+            disable=None if bar_position is not None else True,
+            mininterval=0.5,
+        ) as bar:
+            for index, frame in read_frames(
+                video, chunk.start_frame, chunk.stop_frame, every=chunk.interval
+            ):
                 decoded += 1
                 thumbnail = _thumbnail(frame)
                 jump = 0.0 if previous is None else float(np.mean(np.abs(thumbnail - previous)))
                 previous = thumbnail
-                full = (chunk.refine or chunk.interval > 1 or jump > SCENE_CHANGE
-                        or index - last_full >= settings.full_detect_every)
+                full = (
+                    chunk.refine
+                    or chunk.interval > 1
+                    or jump > SCENE_CHANGE
+                    or index - last_full >= settings.full_detect_every
+                )
                 if full:
                     last_full = index
                 else:
                     partial.add(index)
-                results.append(FrameFaces(index, _analyse(state, frame, index, tracker, memory,
-                                                          cut=jump > SCENE_CUT,
-                                                          check=jump > SCENE_CHANGE,
-                                                          full=full)))
+                results.append(
+                    FrameFaces(
+                        index,
+                        _analyse(
+                            state,
+                            frame,
+                            index,
+                            tracker,
+                            memory,
+                            cut=jump > SCENE_CUT,
+                            check=jump > SCENE_CHANGE,
+                            full=full,
+                        ),
+                    )
+                )
                 bar.update(1)
     except FacecutError as error:
         return error
     # Frames stepped over between delivered ones count as decoded: a chunk that
     # delivers all its samples covers all its frames.
-    return ChunkResult(chunk, tuple(results), min(chunk.frame_count, decoded * chunk.interval),
-                       memory, frozenset(partial))
+    return ChunkResult(
+        chunk,
+        tuple(results),
+        min(chunk.frame_count, decoded * chunk.interval),
+        memory,
+        frozenset(partial),
+    )
 
 
 def chunk_tracker(chunk: Chunk, settings: ScanSettings) -> Tracker:
@@ -177,11 +211,17 @@ def chunk_tracker(chunk: Chunk, settings: ScanSettings) -> Tracker:
     # On a sampled pass a tracked face is embedded on every `embed_every_samples`-th
     # sample only: samples are a third of a second apart at --speed, so every sample
     # would embed every face, the most expensive step (~25 ms a face here).
-    embed_every = max(settings.embed_every, settings.embed_every_samples * chunk.interval) \
-        if chunk.interval > 1 else settings.embed_every
-    return Tracker(first_id=key * IDS_PER_CHUNK, embed_every=embed_every,
-                   # a face the detector misses for up to half a second keeps its track
-                   max_gap=max(15, 3 * chunk.interval))
+    embed_every = (
+        max(settings.embed_every, settings.embed_every_samples * chunk.interval)
+        if chunk.interval > 1
+        else settings.embed_every
+    )
+    return Tracker(
+        first_id=key * IDS_PER_CHUNK,
+        embed_every=embed_every,
+        # a face the detector misses for up to half a second keeps its track
+        max_gap=max(15, 3 * chunk.interval),
+    )
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -193,15 +233,25 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
-def _analyse(state: WorkerState, frame: np.ndarray, index: int, tracker: Tracker,
-             memory: dict[int, tuple[np.ndarray, np.ndarray]], cut: bool,
-             check: bool, full: bool) -> tuple[Face, ...]:
+def _analyse(
+    state: WorkerState,
+    frame: np.ndarray,
+    index: int,
+    tracker: Tracker,
+    memory: dict[int, tuple[np.ndarray, np.ndarray]],
+    cut: bool,
+    check: bool,
+    full: bool,
+) -> tuple[Face, ...]:
     """Detect faces (in the whole frame, or only near tracked faces), link each to
     its track, and embed only the faces whose track needs it (new, due, changed in
     size, or the picture changed a lot)."""
     engine, settings = state.engine, state.settings
-    found = engine.find_faces(frame) if full else \
-        engine.find_faces_near(frame, tracker.live_boxes(index))
+    found = (
+        engine.find_faces(frame)
+        if full
+        else engine.find_faces_near(frame, tracker.live_boxes(index))
+    )
     assignments = tracker.step(index, [face.box for face in found], cut)
     tracks = [assignment.track for assignment in assignments]
     need = [i for i, assignment in enumerate(assignments) if assignment.embed or check]
@@ -210,8 +260,10 @@ def _analyse(state: WorkerState, frame: np.ndarray, index: int, tracker: Tracker
         embeddings = engine.embed(frame, [found[i] for i in need])
         for embedding, i in zip(embeddings, need):
             known = memory.get(tracks[i])
-            if known is not None and distance(embedding, known[1], settings.metric) \
-                    > settings.split_distance:
+            if (
+                known is not None
+                and distance(embedding, known[1], settings.metric) > settings.split_distance
+            ):
                 # the face on this track changed identity (a cut the thumbnails missed)
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
             first = memory[tracks[i]][0] if tracks[i] in memory else embedding
@@ -219,11 +271,13 @@ def _analyse(state: WorkerState, frame: np.ndarray, index: int, tracker: Tracker
             tracker.embedded(tracks[i], index, found[i].box)
             # several reference photos: the distance to the closest one
             scores[i] = float(np.min(distances(state.references, embedding, settings.metric)))
-    return tuple(Face(face.box, face.confidence, scores.get(i), tracks[i])
-                 for i, face in enumerate(found))
+    return tuple(
+        Face(face.box, face.confidence, scores.get(i), tracks[i]) for i, face in enumerate(found)
+    )
 
 
 # ------------------------------------------------------------------ parent side
+
 
 @contextmanager
 def _single_threaded_children() -> Iterator[None]:
@@ -253,8 +307,9 @@ class ResultStore(Protocol):
 class ChunkRunner(Protocol):
     """Runs one video's chunks somewhere: a local process pool or a cluster."""
 
-    def run(self, chunks: Sequence[Chunk],
-            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+    def run(
+        self, chunks: Sequence[Chunk], on_result: Callable[[ChunkResult], None] | None
+    ) -> list[ChunkResult]:
         """Scan `chunks`, call `on_result` as each finishes, return them all in frame
         order. Raises a FacecutError if one fails, Interrupted when told to stop."""
         ...
@@ -276,8 +331,14 @@ class ScanBackend(Protocol):
 
     def chunk_count(self, video: VideoInfo) -> int: ...
 
-    def runner(self, video: VideoInfo, settings: ScanSettings, references: np.ndarray,
-               show_bars: bool, bar_offset: int) -> ChunkRunner: ...
+    def runner(
+        self,
+        video: VideoInfo,
+        settings: ScanSettings,
+        references: np.ndarray,
+        show_bars: bool,
+        bar_offset: int,
+    ) -> ChunkRunner: ...
 
     def close(self) -> None:
         """The run is over: release the workers."""
@@ -296,8 +357,9 @@ class WorkerPool:
         self._pool = _start_pool(settings, processes)
         self._workers = _worker_ids(self._pool)
 
-    def run(self, tasks: Sequence[PoolTask],
-            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+    def run(
+        self, tasks: Sequence[PoolTask], on_result: Callable[[ChunkResult], None] | None
+    ) -> list[ChunkResult]:
         return _run_chunks(self._pool, self._workers, tasks, on_result)
 
     def embed_photos(self, paths: Sequence[str]) -> list[ReferenceFace]:
@@ -314,13 +376,26 @@ class WorkerPool:
         self._pool.join()
 
 
-def pool_tasks(video: VideoInfo, settings: ScanSettings, references: np.ndarray,
-               chunks: Sequence[Chunk], show_bars: bool, bar_offset: int) -> list[PoolTask]:
+def pool_tasks(
+    video: VideoInfo,
+    settings: ScanSettings,
+    references: np.ndarray,
+    chunks: Sequence[Chunk],
+    show_bars: bool,
+    bar_offset: int,
+) -> list[PoolTask]:
     """The tasks that scan `chunks`: a bar per first-pass chunk, below `bar_offset`
     lines (a batch's overall bar); refinement chunks are short and show none."""
-    return [PoolTask(settings, video, references, chunk,
-                     chunk.index + bar_offset if show_bars and not chunk.refine else None)
-            for chunk in chunks]
+    return [
+        PoolTask(
+            settings,
+            video,
+            references,
+            chunk,
+            chunk.index + bar_offset if show_bars and not chunk.refine else None,
+        )
+        for chunk in chunks
+    ]
 
 
 class LocalBackend:
@@ -342,8 +417,14 @@ class LocalBackend:
     def chunk_count(self, video: VideoInfo) -> int:
         return self.processes
 
-    def runner(self, video: VideoInfo, settings: ScanSettings, references: np.ndarray,
-               show_bars: bool, bar_offset: int) -> ChunkRunner:
+    def runner(
+        self,
+        video: VideoInfo,
+        settings: ScanSettings,
+        references: np.ndarray,
+        show_bars: bool,
+        bar_offset: int,
+    ) -> ChunkRunner:
         if not settings.same_models(self.settings):
             raise ValueError("the pool's workers loaded other models than this video needs")
         return _SharedPoolRunner(self, video, settings, references, show_bars, bar_offset)
@@ -379,16 +460,23 @@ class LocalBackend:
 class _SharedPoolRunner:
     """One video's chunks on the run's pool; closing leaves the pool to the next video."""
 
-    def __init__(self, backend: LocalBackend, video: VideoInfo, settings: ScanSettings,
-                 references: np.ndarray, show_bars: bool, bar_offset: int) -> None:
+    def __init__(
+        self,
+        backend: LocalBackend,
+        video: VideoInfo,
+        settings: ScanSettings,
+        references: np.ndarray,
+        show_bars: bool,
+        bar_offset: int,
+    ) -> None:
         self._backend = backend
         self._context = (video, settings, references)
         self._bars = (show_bars, bar_offset)
 
-    def run(self, chunks: Sequence[Chunk],
-            on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
-        return self._backend.pool().run(pool_tasks(*self._context, chunks, *self._bars),
-                                        on_result)
+    def run(
+        self, chunks: Sequence[Chunk], on_result: Callable[[ChunkResult], None] | None
+    ) -> list[ChunkResult]:
+        return self._backend.pool().run(pool_tasks(*self._context, chunks, *self._bars), on_result)
 
     def close(self) -> None:
         pass
@@ -397,11 +485,18 @@ class _SharedPoolRunner:
         self._backend.terminate()
 
 
-def scan(video: VideoInfo, chunks: Sequence[Chunk], settings: ScanSettings,
-         references: np.ndarray, show_bars: bool = True, bar_offset: int = 0,
-         follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,
-         store: ResultStore | None = None, processes: int | None = None,
-         runner: ChunkRunner | None = None) -> list[ChunkResult]:
+def scan(
+    video: VideoInfo,
+    chunks: Sequence[Chunk],
+    settings: ScanSettings,
+    references: np.ndarray,
+    show_bars: bool = True,
+    bar_offset: int = 0,
+    follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,
+    store: ResultStore | None = None,
+    processes: int | None = None,
+    runner: ChunkRunner | None = None,
+) -> list[ChunkResult]:
     """Run every chunk on `runner` (default: a local pool of at most `processes`
     workers, one per chunk if not given) and return results in frame order.
 
@@ -459,14 +554,21 @@ def _start_pool(settings: ScanSettings, processes: int) -> Any:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with _single_threaded_children():
-            return context.Pool(processes=processes, initializer=_init_worker,
-                                initargs=(settings, lock, log.level()))
+            return context.Pool(
+                processes=processes,
+                initializer=_init_worker,
+                initargs=(settings, lock, log.level()),
+            )
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_chunks(pool: Any, workers: set[int], tasks: Sequence[PoolTask],
-                on_result: Callable[[ChunkResult], None] | None) -> list[ChunkResult]:
+def _run_chunks(
+    pool: Any,
+    workers: set[int],
+    tasks: Sequence[PoolTask],
+    on_result: Callable[[ChunkResult], None] | None,
+) -> list[ChunkResult]:
     results: list[ChunkResult] = []
     pending = pool.imap_unordered(_scan_chunk, tasks)
     while len(results) < len(tasks):
@@ -505,5 +607,7 @@ def _check_workers_alive(pool: Any, workers: set[int]) -> None:
     how = "killed"
     if dead and dead[0].exitcode is not None and dead[0].exitcode < 0:
         how = f"killed by {signal.Signals(-dead[0].exitcode).name}"
-    raise WorkerError(f"a scan worker died ({how}); the scan is incomplete and nothing was "
-                      "written. Rerun; if it repeats, try fewer --num_processes")
+    raise WorkerError(
+        f"a scan worker died ({how}); the scan is incomplete and nothing was "
+        "written. Rerun; if it repeats, try fewer --num_processes"
+    )

@@ -1,4 +1,5 @@
 """Turn per-frame face matches into segments (appearances) and clip ranges."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -84,10 +85,13 @@ class Segment:
         return self.end_time(clock) - self.start_time(clock)
 
 
-def match_frames(results: Iterable[FrameFaces], threshold: float,
-                 track_distance: Mapping[int, float] | None = None,
-                 joined: Mapping[int, int] | None = None,
-                 veto: float | None = None) -> dict[int, Match]:
+def match_frames(
+    results: Iterable[FrameFaces],
+    threshold: float,
+    track_distance: Mapping[int, float] | None = None,
+    joined: Mapping[int, int] | None = None,
+    veto: float | None = None,
+) -> dict[int, Match]:
     """Every analysed frame that shows the person, with the face that does.
 
     A face matches by itself when its own distance is within `threshold`; failing
@@ -115,8 +119,14 @@ def match_frames(results: Iterable[FrameFaces], threshold: float,
     return found
 
 
-def merge_segments(analysed: Sequence[int], matched: Iterable[int], clock: FrameClock,
-                   interval: int, min_gap: Fraction, min_duration: Fraction) -> list[Segment]:
+def merge_segments(
+    analysed: Sequence[int],
+    matched: Iterable[int],
+    clock: FrameClock,
+    interval: int,
+    min_gap: Fraction,
+    min_duration: Fraction,
+) -> list[Segment]:
     """Group matched frames into segments.
 
     `analysed` lists every frame that was looked at (every `interval`-th frame, plus
@@ -146,14 +156,17 @@ def merge_segments(analysed: Sequence[int], matched: Iterable[int], clock: Frame
             touching = current.start_frame <= previous.end_frame + 1
             gap = current.start_time(clock) - previous.end_time(clock)
             if touching or gap < min_gap:
-                merged[-1] = Segment(previous.start_frame, max(previous.end_frame, current.end_frame))
+                merged[-1] = Segment(
+                    previous.start_frame, max(previous.end_frame, current.end_frame)
+                )
                 continue
         merged.append(current)
     return [segment for segment in merged if segment.duration(clock) >= min_duration]
 
 
-def edges_to_refine(analysed: Sequence[int], matched: Iterable[int], frame_count: int,
-                    interval: int, reach: int = 0) -> list[tuple[int, int]]:
+def edges_to_refine(
+    analysed: Sequence[int], matched: Iterable[int], frame_count: int, interval: int, reach: int = 0
+) -> list[tuple[int, int]]:
     """Frame ranges [first, stop) that were skipped next to an appearance's edge:
     analysing them pins every edge to the exact frame.
 
@@ -178,8 +191,9 @@ def edges_to_refine(analysed: Sequence[int], matched: Iterable[int], frame_count
             # up to the next analysed frame, and past it within the reach, rounded out
             # to the analysed frame after the reach (a refined hit at the reach's end
             # must not stand for unseen frames beyond it)
-            wanted.update(range(here + 1, min(frame_count if after is None else after,
-                                              here + interval)))
+            wanted.update(
+                range(here + 1, min(frame_count if after is None else after, here + interval))
+            )
             if reach:
                 beyond = bisect_right(looked, here + reach)
                 stop = looked[beyond] if beyond < len(looked) else frame_count
@@ -191,18 +205,25 @@ def edges_to_refine(analysed: Sequence[int], matched: Iterable[int], frame_count
                 start = looked[below] + 1 if below >= 0 else 0
                 wanted.update(range(start, here))
     seen = set(looked)
-    return frame_ranges(f for f in wanted if f not in seen
-                        and f - looked[bisect_right(looked, f) - 1] < interval
-                        and bisect_right(looked, f) > 0)
+    return frame_ranges(
+        f
+        for f in wanted
+        if f not in seen
+        and f - looked[bisect_right(looked, f) - 1] < interval
+        and bisect_right(looked, f) > 0
+    )
 
 
 def lost_near_matches(partial: Iterable[int], matched: Collection[int], within: int) -> list[int]:
     """Frames searched only near tracked faces where nothing matched, within `within`
     frames of a match: a tracked face the near search lost (it moved fast or turned),
     to be searched again over the whole frame before it may split an appearance."""
-    return sorted(frame for frame in partial if frame not in matched
-                  and any(frame + step in matched or frame - step in matched
-                          for step in range(1, within + 1)))
+    return sorted(
+        frame
+        for frame in partial
+        if frame not in matched
+        and any(frame + step in matched or frame - step in matched for step in range(1, within + 1))
+    )
 
 
 def frame_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:

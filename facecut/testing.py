@@ -5,6 +5,7 @@ none is set and every function here is a no-op. They make real failures happen (
 real ffmpeg that fails, a real worker process that dies) rather than faking them,
 so the paths they exercise are the ones a user would meet.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ def clip_source(path: str, index: int) -> str:
 
 def die_if_chunk_is_faulted(video_path: str, chunk_index: int, refine: bool) -> None:
     """In a Ray worker: die now if RAY_CHUNK_FAULT names this first-pass chunk."""
-    if not refine and os.environ.get(RAY_CHUNK_FAULT) == \
-            f"{os.path.basename(video_path)}:{chunk_index}":
+    if (
+        not refine
+        and os.environ.get(RAY_CHUNK_FAULT) == f"{os.path.basename(video_path)}:{chunk_index}"
+    ):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -4,6 +4,7 @@ Frame rates and timestamps are kept as `Fraction`s: 29.97 fps is 30000/1001, and
 frame 17982 of it starts at exactly 17982 * 1001/30000 s. Floats only appear at the
 edges (JSON, ffmpeg arguments), rounded in a direction chosen on purpose.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,15 +73,21 @@ class FrameClock:
             raise ValueError("the last frame must end after it starts")
 
     @classmethod
-    def constant(cls, frame_count: int, fps: Fraction, offset: Fraction = Fraction(0)) -> "FrameClock":
+    def constant(
+        cls, frame_count: int, fps: Fraction, offset: Fraction = Fraction(0)
+    ) -> "FrameClock":
         """A clock for constant-rate video: frame i starts at offset + i/fps."""
         step = 1 / fps
         starts = tuple(offset + i * step for i in range(frame_count))
         return cls(starts, offset + frame_count * step)
 
     @classmethod
-    def from_timestamps(cls, starts: Sequence[Fraction], last_duration: Fraction | None,
-                        fallback_fps: Fraction | None) -> "FrameClock":
+    def from_timestamps(
+        cls,
+        starts: Sequence[Fraction],
+        last_duration: Fraction | None,
+        fallback_fps: Fraction | None,
+    ) -> "FrameClock":
         """Build a clock from sorted presentation times.
 
         The last frame lasts `last_duration` when the container says so, otherwise

@@ -4,6 +4,7 @@ Commands are argument lists (never shell strings), and every input path is passe
 as `file:/absolute/path` so a name like `-x.mp4`, `concat:...` or `http://...` can
 never be read as an option or protocol.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,7 +66,8 @@ def find_tools() -> Tools:
         except Exception as error:  # the package raises RuntimeError when it has no binary
             raise FFmpegError(
                 "ffmpeg 5.1 or newer not found: install it (apt-get install ffmpeg) or "
-                f"`pip install imageio-ffmpeg` ({error})") from None
+                f"`pip install imageio-ffmpeg` ({error})"
+            ) from None
     _tools = Tools(ffmpeg_exe, ffprobe_exe)
     return _tools
 

@@ -7,6 +7,7 @@ track (from the track's best-matching faces) and labelling every frame of a
 matching track recovers those frames; embedding only at a track's start, every few
 frames, or when the face changes size saves most of the embedding work.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,8 +68,14 @@ class Tracker:
         if cut:
             self._active = []
         self._active = [t for t in self._active if frame - t.frame <= self.max_gap]
-        pairs = sorted(((iou(box, track.box), i, j) for i, box in enumerate(boxes)
-                        for j, track in enumerate(self._active)), reverse=True)
+        pairs = sorted(
+            (
+                (iou(box, track.box), i, j)
+                for i, box in enumerate(boxes)
+                for j, track in enumerate(self._active)
+            ),
+            reverse=True,
+        )
         taken_faces: set[int] = set()
         taken_tracks: set[int] = set()
         chosen: dict[int, _Track] = {}
@@ -87,7 +94,9 @@ class Tracker:
                 track = self.start(frame, box)
                 result.append(Assignment(track.id, True))
                 continue
-            changed = abs(box.area - track.embedded_area) > self.area_change * max(1, track.embedded_area)
+            changed = abs(box.area - track.embedded_area) > self.area_change * max(
+                1, track.embedded_area
+            )
             due = frame - track.embedded_frame >= self.embed_every
             track.box, track.frame = box, frame
             result.append(Assignment(track.id, changed or due))
@@ -116,8 +125,9 @@ class Tracker:
                 track.embedded_frame, track.embedded_area = frame, box.area
 
 
-def join_tracks(frames: Sequence[FrameFaces], same_person: Callable[[int, int], bool],
-                min_iou: float = 0.3) -> dict[int, int]:
+def join_tracks(
+    frames: Sequence[FrameFaces], same_person: Callable[[int, int], bool], min_iou: float = 0.3
+) -> dict[int, int]:
     """Join tracks that were cut by a chunk boundary (including the edges of refined
     stretches): a track ending on one analysed frame and a track of another chunk
     starting on the next analysed frame are one track when their boxes overlap
@@ -132,11 +142,17 @@ def join_tracks(frames: Sequence[FrameFaces], same_person: Callable[[int, int], 
 
     ordered = sorted(frames, key=lambda f: f.frame)
     for before, after in zip(ordered, ordered[1:]):
-        pairs = sorted(((iou(a.box, b.box), i, j) for i, a in enumerate(before.faces)
-                        for j, b in enumerate(after.faces)
-                        if a.track >= 0 and b.track >= 0
-                        and a.track // IDS_PER_CHUNK != b.track // IDS_PER_CHUNK),
-                       reverse=True)
+        pairs = sorted(
+            (
+                (iou(a.box, b.box), i, j)
+                for i, a in enumerate(before.faces)
+                for j, b in enumerate(after.faces)
+                if a.track >= 0
+                and b.track >= 0
+                and a.track // IDS_PER_CHUNK != b.track // IDS_PER_CHUNK
+            ),
+            reverse=True,
+        )
         used_before: set[int] = set()
         used_after: set[int] = set()
         for overlap, i, j in pairs:
@@ -153,8 +169,9 @@ def join_tracks(frames: Sequence[FrameFaces], same_person: Callable[[int, int], 
     return {track: root(track) for track in every}
 
 
-def track_distances(frames: Iterable[FrameFaces], joined: dict[int, int],
-                    best_of: int = 3) -> dict[int, float]:
+def track_distances(
+    frames: Iterable[FrameFaces], joined: dict[int, int], best_of: int = 3
+) -> dict[int, float]:
     """A track's distance to the reference: the mean of its `best_of` smallest
     embedded distances, robust to a single lucky or unlucky frame."""
     found: dict[int, list[float]] = {}
