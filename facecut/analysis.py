@@ -10,8 +10,8 @@ each rule has table-driven tests on synthetic chunk results (tests/test_analysis
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +160,7 @@ def weights_path() -> Path:
             f"detector {NAME!r} needs its weights: run `{INSTALL_HINT}` "
             "(its tensorflow dependency is not needed)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / WEIGHTS_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / WEIGHTS_FILE
     if not path.is_file():
         raise ModelError(
             f"detector {NAME!r}: {path} is missing; reinstall with "

@@ -3,8 +3,8 @@ would split them into the person and everybody else (pure: no I/O)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(frozen=True)

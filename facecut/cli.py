@@ -11,9 +11,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 from .analysis import EXIT_ERROR, batch_exit_code
@@ -296,7 +297,7 @@ def _run_reporting(arguments: argparse.Namespace) -> int:
     except FacecutError as error:
         _report(error, arguments.debug)
         return error.exit_code
-    except Exception as error:  # a bug: still one line and exit 2, never exit 1 ("not found")
+    except Exception as error:  # noqa: BLE001 - a bug: one line and exit 2, never 1 ("not found")
         _report(error, arguments.debug)
         if not arguments.debug:
             _say(BUG_HINT, err=True)
@@ -425,7 +426,7 @@ def _main(arguments: argparse.Namespace) -> int:
             problems = backend.unreadable_inputs(videos)
         jobs = [
             Job(video, output, bar_offset=1 if batch else 0)
-            for video, output in zip(videos, outputs)
+            for video, output in zip(videos, outputs, strict=True)
         ]
         # On a cluster, several videos run at once (on threads, so that signals reach
         # the main thread outside Ray's calls) and the chunks of all of them are

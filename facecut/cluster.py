@@ -15,6 +15,7 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -23,8 +24,9 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -214,7 +216,7 @@ def _local_cluster(ray: Any) -> str | None:
         return os.environ["RAY_ADDRESS"]
     try:
         return ray._private.utils.read_ray_address()  # type: ignore[no-any-return]
-    except Exception:  # moved or unreadable: as if none were running
+    except Exception:  # noqa: BLE001 - moved or unreadable: as if none were running
         return None
 
 
@@ -344,7 +346,7 @@ def _cluster_messages_to_stderr(ray: Any) -> None:
     messages merely stay on stdout.)"""
     module = getattr(getattr(ray, "_private", None), "worker", None)
     original = getattr(module, "print_to_stdstream", None)
-    if original is None or getattr(original, "facecut_wrapped", False):
+    if module is None or original is None or getattr(original, "facecut_wrapped", False):
         return
 
     def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
@@ -536,7 +538,8 @@ class RayRunner:
             ) from None
         if isinstance(outcome, FacecutError):
             raise outcome
-        return outcome
+        result: ChunkResult = outcome
+        return result
 
     def _end(self) -> None:
         if self._bar is not None:
@@ -551,9 +554,8 @@ class RayRunner:
 
     def terminate(self) -> None:
         for ref in self._pending:
-            try:
+            # already finished or gone: nothing left to stop
+            with contextlib.suppress(Exception):
                 self._ray.cancel(ref, force=True)
-            except Exception:  # already finished or gone: nothing left to stop
-                pass
         self._pending.clear()
         self._end()

@@ -4,11 +4,11 @@ command built in ffmpeg-python's graph, several cut at once."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import ffmpeg  # ffmpeg-python
 
@@ -94,12 +94,13 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
     if job.has_audio:
         # "a?": every audio stream, and no error where there is none
         streams.append(source["a?"])
-    return (
+    args: list[str] = (
         ffmpeg.output(*streams, input_url(job.destination), **options)
         .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
         .overwrite_output()
         .compile(cmd=ffmpeg_exe)
     )
+    return args
 
 
 def cut_clip(job: ClipJob) -> None:

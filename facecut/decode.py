@@ -103,7 +103,7 @@ def decoder_command(
     wanted = frame_selection(video.clock, video.start_time, start_frame, every)
     if wanted is not None:
         stream = stream.filter("select", wanted)
-    return (
+    args: list[str] = (
         stream.filter("showinfo", checksum=0)
         # one size for every frame, even if the stream changes resolution midway
         .filter("scale", video.width, video.height)
@@ -120,6 +120,7 @@ def decoder_command(
         .global_args(*GLOBAL_OPTIONS, "-loglevel", "info", "-nostats")
         .compile(cmd=ffmpeg_exe)
     )
+    return args
 
 
 def _decode(

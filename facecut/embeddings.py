@@ -10,10 +10,13 @@ def distances(embeddings: np.ndarray, reference: np.ndarray, metric: str) -> np.
     """Distance of each row of `embeddings` to `reference`."""
     if len(embeddings) == 0:
         return np.zeros(0)
+    found: np.ndarray
     if metric == "euclidean":
-        return np.linalg.norm(embeddings - reference, axis=1)
-    norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(reference)
-    return 1.0 - (embeddings @ reference) / np.maximum(norms, 1e-12)
+        found = np.linalg.norm(embeddings - reference, axis=1)
+    else:
+        norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(reference)
+        found = 1.0 - (embeddings @ reference) / np.maximum(norms, 1e-12)
+    return found
 
 
 def distance(a: np.ndarray, b: np.ndarray, metric: str) -> float:

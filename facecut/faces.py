@@ -12,9 +12,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -71,7 +72,7 @@ def install_shipped_weights() -> None:
             "face-recognition-models is not installed, so dlib's weights are missing: "
             "run `pip install face-recognition-models` (or `pip install -r requirements.txt`)"
         )
-    package_dir = Path(list(spec.submodule_search_locations)[0])
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name in missing:
@@ -119,7 +120,7 @@ def _build(model_name: str, task: str) -> Any:
             f"{task.replace('_', ' ')} {model_name!r} needs the Python package "
             f"{package}: install it with `pip install {package}`"
         ) from None
-    except Exception as error:  # DeepFace raises ValueError for downloads and names alike
+    except Exception as error:  # noqa: BLE001 - DeepFace raises ValueError for downloads and names alike
         text = " ".join(str(error).split())
         if "download" in text.lower():
             target = weights_dir()
@@ -263,7 +264,7 @@ class FaceEngine:
             y1 = min(float(frame_height), dy + (region.y + region.h) / scale)
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
-            box = Box(int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+            box = Box(round(x0), round(y0), round(x1 - x0), round(y1 - y0))
 
             def eye(point: Any) -> tuple[float, float] | None:
                 return None if point is None else (dx + point[0] / scale, dy + point[1] / scale)
@@ -376,7 +377,8 @@ def dlib_chip(frame: np.ndarray, face: FoundFace, landmarks: Any) -> np.ndarray:
         rgb, dlib.rectangle(box.x - x0, box.y - y0, box.x + box.w - x0, box.y + box.h - y0)
     )
     chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
-    return cv2.cvtColor(chip, cv2.COLOR_RGB2BGR)
+    bgr: np.ndarray = cv2.cvtColor(chip, cv2.COLOR_RGB2BGR)
+    return bgr
 
 
 def read_photo(path: str) -> np.ndarray:

@@ -4,8 +4,8 @@ of files, and give every video its own results folder."""
 from __future__ import annotations
 
 import glob
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .errors import UsageError
 

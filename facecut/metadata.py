@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from . import blazeface
 from .config import Config
@@ -134,7 +135,7 @@ def build_metadata(
         "settings": settings_record(config),
         "segments": [
             segment_record(index, segment, clip, by_frame, matches, clock, config.cut.padding)
-            for index, (segment, clip) in enumerate(zip(segments, clips), start=1)
+            for index, (segment, clip) in enumerate(zip(segments, clips, strict=True), start=1)
         ],
         "summary": {
             "segments": len(segments),

@@ -8,6 +8,7 @@ replaces old results only after the new ones exist.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -182,7 +183,5 @@ class ResultsFolder:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
         if self.created:
-            try:
-                self.folder.rmdir()  # only if still empty
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # rmdir: only if still empty
+                self.folder.rmdir()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -361,7 +362,7 @@ def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = No
         found = [engine.embed_reference(path) for path in paths]
     rows = []
     photos = []
-    for path, reference in zip(paths, found):
+    for path, reference in zip(paths, found, strict=True):
         if reference.faces_found > 1:
             sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
             log.warning(

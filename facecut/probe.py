@@ -9,6 +9,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class VideoInfo:
         starts = self.clock.starts
         if len(starts) < 3:
             return False
-        gaps = {b - a for a, b in zip(starts, starts[1:])}
+        gaps = {b - a for a, b in pairwise(starts)}
         return max(gaps) - min(gaps) > Fraction(1, 1000)
 
 
@@ -89,7 +90,7 @@ def _rotation(stream: dict[str, Any]) -> int:
         tag = (stream.get("tags") or {}).get("rotate")
         if tag:
             degrees = -float(tag)  # the tag is clockwise, the matrix counter-clockwise
-    return int(round(-degrees)) % 360
+    return round(-degrees) % 360
 
 
 def _check_file(path: str) -> None:
@@ -321,7 +322,7 @@ def _banner_streams(path: str, banner: str) -> tuple[int, int, Fraction | None, 
     if fps is not None and abs(float(fps) - 29.97) < 0.005:
         fps = Fraction(30000, 1001)
     match = re.search(r"rotation of (-?[\d.]+) degrees", banner)
-    rotation = int(round(-float(match.group(1)))) % 360 if match else 0
+    rotation = round(-float(match.group(1))) % 360 if match else 0
     if rotation in (90, 270):
         width, height = height, width
     return width, height, fps, rotation, audio_count

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,8 @@ def best_detection(segment: Mapping[str, Any]) -> Mapping[str, Any] | None:
     detections = segment["detections"]
     embedded = [d for d in detections if d["distance"] is not None]
     if embedded:
-        return min(embedded, key=lambda d: d["distance"])
+        best: Mapping[str, Any] = min(embedded, key=lambda d: d["distance"])
+        return best
     return detections[0] if detections else None
 
 
@@ -203,6 +205,6 @@ def draw_pictures(
         names = list(executor.map(thumbnail, document["segments"]))
     return timeline, {
         segment["index"]: name
-        for segment, name in zip(document["segments"], names)
+        for segment, name in zip(document["segments"], names, strict=True)
         if name is not None
     }

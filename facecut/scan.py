@@ -11,9 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -258,7 +259,7 @@ def _analyse(
     scores: dict[int, float] = {}
     if need:
         embeddings = engine.embed(frame, [found[i] for i in need])
-        for embedding, i in zip(embeddings, need):
+        for embedding, i in zip(embeddings, need, strict=True):
             known = memory.get(tracks[i])
             if (
                 known is not None
@@ -365,7 +366,8 @@ class WorkerPool:
     def embed_photos(self, paths: Sequence[str]) -> list[ReferenceFace]:
         """Embed the reference photos on a worker (raises what embedding raises)."""
         pending = self._pool.apply_async(_embed_photos, (list(paths),))
-        return _next_outcome(self._pool, self._workers, pending.get)
+        faces: list[ReferenceFace] = _next_outcome(self._pool, self._workers, pending.get)
+        return faces
 
     def close(self) -> None:
         self._pool.close()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from itertools import pairwise
 
 
 def parse_rational(text: str) -> Fraction | None:
@@ -75,7 +76,7 @@ class FrameClock:
     @classmethod
     def constant(
         cls, frame_count: int, fps: Fraction, offset: Fraction = Fraction(0)
-    ) -> "FrameClock":
+    ) -> FrameClock:
         """A clock for constant-rate video: frame i starts at offset + i/fps."""
         step = 1 / fps
         starts = tuple(offset + i * step for i in range(frame_count))
@@ -87,7 +88,7 @@ class FrameClock:
         starts: Sequence[Fraction],
         last_duration: Fraction | None,
         fallback_fps: Fraction | None,
-    ) -> "FrameClock":
+    ) -> FrameClock:
         """Build a clock from sorted presentation times.
 
         The last frame lasts `last_duration` when the container says so, otherwise
@@ -159,5 +160,5 @@ class FrameClock:
         """The median frame duration: the "one frame" of tolerances on VFR video."""
         if len(self.starts) < 2:
             return self.end - self.starts[0] if self.starts else Fraction(1, 25)
-        gaps = sorted(b - a for a, b in zip(self.starts, self.starts[1:]))
+        gaps = sorted(b - a for a, b in pairwise(self.starts))
         return gaps[len(gaps) // 2]

@@ -63,7 +63,7 @@ def find_tools() -> Tools:
             import imageio_ffmpeg
 
             ffmpeg_exe = imageio_ffmpeg.get_ffmpeg_exe()
-        except Exception as error:  # the package raises RuntimeError when it has no binary
+        except Exception as error:  # noqa: BLE001 - RuntimeError when it has no binary, others on odd installs
             raise FFmpegError(
                 "ffmpeg 5.1 or newer not found: install it (apt-get install ffmpeg) or "
                 f"`pip install imageio-ffmpeg` ({error})"

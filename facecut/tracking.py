@@ -10,8 +10,9 @@ frames, or when the face changes size saves most of the embedding work.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from itertools import pairwise
 
 from .segments import Box, FrameFaces
 
@@ -141,7 +142,7 @@ def join_tracks(
         return track
 
     ordered = sorted(frames, key=lambda f: f.frame)
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in pairwise(ordered):
         pairs = sorted(
             (
                 (iou(a.box, b.box), i, j)
