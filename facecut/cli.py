@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -386,12 +386,25 @@ def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[P
     return videos, photos, outputs
 
 
-def _main(arguments: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from . import blazeface
+def _embed_photos(config: Config, outputs: Sequence[Path], backend: Any) -> Any:
+    """The reference photos' embeddings. Where some video will be scanned, the local
+    workers start now and one of them embeds the photos, so their models load once,
+    not here as well (~1 s of CPU). When every results folder holds a scan cache the
+    pool waits until a chunk needs it: a rerun that only changes --threshold may scan
+    nothing at all, and this process embeds the photos itself."""
     from .cache import CACHE_DIR
     from .pipeline import embed_references
+
+    if backend is not None and (
+        not config.output.cache or not all((output / CACHE_DIR).is_dir() for output in outputs)
+    ):
+        backend.start()
+    workers = backend if backend is not None and backend.started else None
+    return embed_references(config.references, config.scan, workers=workers)
+
+
+def _main(arguments: argparse.Namespace) -> int:
+    from . import blazeface
     from .scan import LocalBackend
 
     videos, photos, outputs = _inputs(arguments)
@@ -404,20 +417,7 @@ def _main(arguments: argparse.Namespace) -> int:
     if config.scan.detector == blazeface.NAME:
         blazeface.check_installed()  # before any worker starts loading models
     try:
-        if backend is not None and (
-            arguments.no_cache or not all((output / CACHE_DIR).is_dir() for output in outputs)
-        ):
-            # Some video will be scanned: start the workers now and let one of them
-            # embed the photos, so their models load once, not here as well (~1 s of
-            # CPU). When every results folder holds a scan cache the pool waits until
-            # a chunk needs it: a rerun that only changes --threshold may scan
-            # nothing at all, and this process embeds the photos itself.
-            backend.start()
-        references = embed_references(
-            photos,
-            config.scan,
-            workers=backend if backend is not None and backend.started else None,
-        )
+        references = _embed_photos(config, outputs, backend)
         problems: dict[str, str] = {}
         if arguments.backend == "ray":
             from .cluster import RayBackend
@@ -428,27 +428,17 @@ def _main(arguments: argparse.Namespace) -> int:
             Job(video, output, bar_offset=1 if batch else 0)
             for video, output in zip(videos, outputs, strict=True)
         ]
-        # On a cluster, several videos run at once (on threads, so that signals reach
-        # the main thread outside Ray's calls) and the chunks of all of them are
-        # queued together; locally, one video at a time uses every worker.
-        at_once = 0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32)
-        with tqdm(
-            total=len(videos),
-            desc="videos",
-            unit="video",
-            position=0,
-            leave=False,
-            dynamic_ncols=True,
-            disable=None if batch and config.output.progress else True,
-        ) as overall:
-            codes = _run_all(
-                jobs,
-                lambda job: _run_one(
-                    config, job, references, backend, arguments, batch, problems.get(job.video)
-                ),
-                at_once,
-                overall,
-            )
+        codes = _run_jobs(
+            jobs,
+            lambda job: _run_one(
+                config, job, references, backend, arguments, batch, problems.get(job.video)
+            ),
+            # On a cluster, several videos run at once (on threads, so that signals
+            # reach the main thread outside Ray's calls) and the chunks of all of them
+            # are queued together; locally, one video at a time uses every worker.
+            0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32),
+            bar=batch and config.output.progress,
+        )
     except BaseException:
         if backend is not None:
             backend.terminate()
@@ -456,6 +446,24 @@ def _main(arguments: argparse.Namespace) -> int:
     if backend is not None:
         backend.close()
     return batch_exit_code(codes)
+
+
+def _run_jobs(
+    jobs: Sequence[Job], run_job: Callable[[Job], int], at_once: int, bar: bool
+) -> list[int]:
+    """Every job's exit code, with a bar counting the videos done (a batch's)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(jobs),
+        desc="videos",
+        unit="video",
+        position=0,
+        leave=False,
+        dynamic_ncols=True,
+        disable=None if bar else True,
+    ) as overall:
+        return _run_all(jobs, run_job, at_once, overall)
 
 
 def _run_all(jobs: Sequence[Any], run_job: Any, at_once: int, overall: Any) -> list[int]:
@@ -521,8 +529,16 @@ def _run_one(
     if report.distances is not None:
         _print_calibration(job.video, report, arguments.json)
         return report.exit_code
+    _say_result(config, job, report, arguments.json, batch)
+    if report.clips_failed:
+        _say(f"{job.video}: {report.clips_failed} clip(s) failed; see metadata.json", err=True)
+    return report.exit_code
+
+
+def _say_result(config: Config, job: Job, report: Any, as_json: bool, batch: bool) -> None:
+    """stdout: the video's result, as a sentence or one JSON line."""
     status = "found" if report.segments else "not_found"
-    if arguments.json:
+    if as_json:
         _emit(
             True,
             {
@@ -545,9 +561,6 @@ def _run_one(
             )
         else:
             _say(f"{where}the person was not found; metadata.json in {report.output}")
-    if report.clips_failed:
-        _say(f"{job.video}: {report.clips_failed} clip(s) failed; see metadata.json", err=True)
-    return report.exit_code
 
 
 def _print_calibration(video: str, report: Any, as_json: bool) -> None:

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,27 @@ class Scanned:
     from_cache: int  # chunks read from the scan cache
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What one video's run starts from, handed to every step."""
+
+    config: Config
+    job: Job
+    video: VideoInfo
+    references: References
+
+
+@dataclass(frozen=True)
+class Clips:
+    """The cut step's outcome: a clip per appearance, and the review page's pictures
+    drawn meanwhile."""
+
+    outcomes: list[ClipOutcome]
+    seconds: float  # spent cutting
+    timeline: str | None = None  # its file name; None if it could not be drawn
+    thumbnails: dict[int, str] = field(default_factory=dict)  # appearance -> file name
+
+
 def run(
     config: Config, job: Job, references: References, backend: ScanBackend | None = None
 ) -> RunReport:
@@ -83,6 +104,7 @@ def run(
     `backend` runs the scan's chunks (None: a local pool of `config.processes`)."""
     started = time.monotonic()
     video = probe_video(job)
+    this = Inputs(config, job, video, references)
     # --calibrate writes no results, so earlier ones need no --overwrite
     results = ResultsFolder(
         job.output,
@@ -91,24 +113,15 @@ def run(
     )
     staging = results.open()
     try:
-        chunks, cache = plan(config, job, video, backend)
-        scanned = scan_video(config, job, video, references, chunks, cache, backend)
-        found = analyse_scan(config, job, video, scanned)
+        chunks, cache = plan(this, backend)
+        scanned = scan_video(this, chunks, cache, backend)
+        found = analyse_scan(this, scanned)
         if config.output.calibrate:
             results.abort()  # nothing but the scan cache is kept
-            return calibration_report(config, job, found)
-        outcomes, seconds_cut, pictures = cut(config, video, references, found, scanned, staging)
-        document = describe(
-            config,
-            video,
-            references,
-            found,
-            scanned,
-            outcomes,
-            seconds_cut,
-            time.monotonic() - started,
-        )
-        write(results, document, video, *pictures)
+            return calibration_report(this, found)
+        clips = cut(this, found, scanned, staging)
+        document = describe(this, found, scanned, clips, time.monotonic() - started)
+        write(results, document, clips)
         results.commit()
     except BaseException:
         results.abort()
@@ -129,11 +142,10 @@ def probe_video(job: Job) -> VideoInfo:
     return video
 
 
-def plan(
-    config: Config, job: Job, video: VideoInfo, backend: ScanBackend | None
-) -> tuple[list[Chunk], ScanCache | None]:
+def plan(this: Inputs, backend: ScanBackend | None) -> tuple[list[Chunk], ScanCache | None]:
     """The first pass's chunks, and the scan cache they are kept in. A cached plan is
     reused as it was, so a rerun with another --num_processes finds its chunks."""
+    config, job, video = this.config, this.job, this.video
     cache = (
         ScanCache(job.output, CacheKey.of(job.video, config.references, config.scan))
         if config.output.cache
@@ -156,15 +168,10 @@ def plan(
 
 
 def scan_video(
-    config: Config,
-    job: Job,
-    video: VideoInfo,
-    references: References,
-    chunks: Sequence[Chunk],
-    cache: ScanCache | None,
-    backend: ScanBackend | None,
+    this: Inputs, chunks: Sequence[Chunk], cache: ScanCache | None, backend: ScanBackend | None
 ) -> Scanned:
     """Scan the chunks (those the cache lacks), then refine every edge."""
+    config, job, video, references = this.config, this.job, this.video, this.references
 
     def follow_up(first_pass: list[ChunkResult]) -> list[Chunk]:
         more = refinement(first_pass, video.clock, config.scan, config.segments)
@@ -208,25 +215,27 @@ def scan_video(
     return Scanned(results, time.monotonic() - started, len(chunks), from_cache)
 
 
-def analyse_scan(config: Config, job: Job, video: VideoInfo, scanned: Scanned) -> Analysis:
+def analyse_scan(this: Inputs, scanned: Scanned) -> Analysis:
+    video, config = this.video, this.config
     try:
         found = analyse(
             scanned.results, video.clock, video.declared_frames, config.scan, config.segments
         )
     except VideoError as error:
-        raise VideoError(f"{job.video}: {error}") from None
+        raise VideoError(f"{this.job.video}: {error}") from None
     if found.frames_missing:
         log.warning(
-            f"{job.video}: {found.frames_missing} frame(s) could not be decoded "
+            f"{this.job.video}: {found.frames_missing} frame(s) could not be decoded "
             "(truncated or damaged file); results cover what decodes"
         )
     return found
 
 
-def calibration_report(config: Config, job: Job, found: Analysis) -> RunReport:
+def calibration_report(this: Inputs, found: Analysis) -> RunReport:
+    config = this.config
     return RunReport(
         EXIT_FOUND if found.matches else EXIT_NOT_FOUND,
-        job.output,
+        this.job.output,
         0,
         0.0,
         0,
@@ -236,18 +245,12 @@ def calibration_report(config: Config, job: Job, found: Analysis) -> RunReport:
     )
 
 
-def cut(
-    config: Config,
-    video: VideoInfo,
-    references: References,
-    found: Analysis,
-    scanned: Scanned,
-    staging: Path,
-) -> tuple[list[ClipOutcome], float, tuple[str | None, dict[int, str]]]:
+def cut(this: Inputs, found: Analysis, scanned: Scanned, staging: Path) -> Clips:
     """Cut the clips; meanwhile a side thread draws the review page's pictures (they
     need only the segments and detections, and are mostly in-process work)."""
+    config, video = this.config, this.video
     none = [ClipOutcome(None) for _ in found.segments]
-    draft = describe(config, video, references, found, scanned, none, 0.0, 0.0)
+    draft = describe(this, found, scanned, Clips(none, 0.0), 0.0)
     with ThreadPoolExecutor(max_workers=1) as side:
         pictures = side.submit(
             review.draw_pictures, video, found.frames, draft, config.segments.threshold, staging
@@ -258,29 +261,22 @@ def cut(
         )
         seconds = time.monotonic() - started
         try:
-            drawn = pictures.result()
+            timeline, thumbnails = pictures.result()
         except Exception as error:  # noqa: BLE001 - a picture never costs the clips
             log.warning(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
-            drawn = (None, {})
-    return outcomes, seconds, drawn
+            timeline, thumbnails = None, {}
+    return Clips(outcomes, seconds, timeline, thumbnails)
 
 
 def describe(
-    config: Config,
-    video: VideoInfo,
-    references: References,
-    found: Analysis,
-    scanned: Scanned,
-    outcomes: Sequence[ClipOutcome],
-    seconds_cut: float,
-    seconds_total: float,
+    this: Inputs, found: Analysis, scanned: Scanned, clips: Clips, seconds_total: float
 ) -> dict[str, Any]:
     """The metadata.json document."""
     stats = Stats(
         frames_analysed=len(found.frames),
         frames_decoded=found.frames_decoded,
         seconds_scan=scanned.seconds,
-        seconds_cut=seconds_cut,
+        seconds_cut=clips.seconds,
         seconds_total=seconds_total,
         workers=scanned.chunks,
         extra={
@@ -289,33 +285,28 @@ def describe(
             else None,
             "frames_refined": found.frames_refined,
             "chunks_from_cache": scanned.from_cache,
-            "backend": config.backend,
+            "backend": this.config.backend,
         },
     )
     return build_metadata(
-        video=video_summary(video),
-        references=references.photos,
-        config=config,
-        clock=video.clock,
+        video=video_summary(this.video),
+        references=this.references.photos,
+        config=this.config,
+        clock=this.video.clock,
         segments=found.segments,
-        clips=outcomes,
+        clips=clips.outcomes,
         results=found.frames,
         matches=found.matches,
         stats=stats,
     )
 
 
-def write(
-    results: ResultsFolder,
-    document: dict[str, Any],
-    video: VideoInfo,
-    timeline: str | None,
-    thumbnails: dict[int, str],
-) -> None:
+def write(results: ResultsFolder, document: dict[str, Any], clips: Clips) -> None:
     """Everything but the clips (already in the staging folder)."""
-    results.write_text(review.PAGE, review.review_page(document, thumbnails, timeline))
+    page = review.review_page(document, clips.thumbnails, clips.timeline)
+    results.write_text(review.PAGE, page)
     results.write_text("segments.csv", segments_csv(document))
-    results.write_text("segments.edl", segments_edl(document, Path(video.path).stem))
+    results.write_text("segments.edl", segments_edl(document, Path(document["video"]["path"]).stem))
     results.write_json(METADATA, document)
 
 

@@ -112,40 +112,10 @@ def review_page(
     """index.html: every reference is a file beside it; no external request."""
     video = document["video"]
     name = html.escape(Path(video["path"]).name)
-    rows = []
-    for segment in document["segments"]:
-        index = segment["index"]
-        thumb = thumbnails.get(index)
-        picture = (
-            f'<img src="{html.escape(thumb)}" alt="appearance {index}" width="{THUMB_WIDTH}">'
-            if thumb
-            else "<p>(no picture)</p>"
-        )
-        clip = segment["clip"]
-        player = (
-            f'<video controls preload="metadata" src="{html.escape(clip)}" '
-            f'width="{THUMB_WIDTH}"></video>'
-            if clip
-            else "<p>(no clip: "
-            + (
-                "dry run"
-                if document["settings"]["cut"] == "none"
-                else html.escape(segment.get("error", "not cut"))
-            )
-            + ")</p>"
-        )
-        distances = [d["distance"] for d in segment["detections"] if d["distance"] is not None]
-        mean = f"{sum(distances) / len(distances):.3f}" if distances else "n/a"
-        best = "n/a" if segment["best_distance"] is None else f"{segment['best_distance']:.3f}"
-        rows.append(
-            f'<section class="segment" id="segment-{index}">\n'
-            f"<h2>Appearance {index}</h2>\n{picture}\n"
-            f"<p>{segment['start_time']:.3f} s to {segment['end_time']:.3f} s "
-            f"({segment['duration']:.3f} s; frames {segment['start_frame']} to "
-            f"{segment['end_frame']}), best distance {best}, mean {mean}, "
-            f"{segment['frames_matched_by_track']} frame(s) matched by track</p>\n"
-            f"{player}\n</section>"
-        )
+    rows = [
+        _appearance_html(segment, thumbnails.get(segment["index"]), document["settings"]["cut"])
+        for segment in document["segments"]
+    ]
     summary = document["summary"]
     timeline_html = (
         f'<img src="{html.escape(timeline)}" alt="distance over time" class="timeline">'
@@ -167,6 +137,37 @@ threshold {document["settings"]["threshold"]} ({html.escape(document["settings"]
 {body}
 </body></html>
 """
+
+
+def _appearance_html(segment: Mapping[str, Any], thumb: str | None, cut: str) -> str:
+    """One appearance's section: its picture, times, distances and player."""
+    index = segment["index"]
+    picture = (
+        f'<img src="{html.escape(thumb)}" alt="appearance {index}" width="{THUMB_WIDTH}">'
+        if thumb
+        else "<p>(no picture)</p>"
+    )
+    clip = segment["clip"]
+    if clip:
+        player = (
+            f'<video controls preload="metadata" src="{html.escape(clip)}" '
+            f'width="{THUMB_WIDTH}"></video>'
+        )
+    else:
+        why = "dry run" if cut == "none" else html.escape(segment.get("error", "not cut"))
+        player = f"<p>(no clip: {why})</p>"
+    distances = [d["distance"] for d in segment["detections"] if d["distance"] is not None]
+    mean = f"{sum(distances) / len(distances):.3f}" if distances else "n/a"
+    best = "n/a" if segment["best_distance"] is None else f"{segment['best_distance']:.3f}"
+    return (
+        f'<section class="segment" id="segment-{index}">\n'
+        f"<h2>Appearance {index}</h2>\n{picture}\n"
+        f"<p>{segment['start_time']:.3f} s to {segment['end_time']:.3f} s "
+        f"({segment['duration']:.3f} s; frames {segment['start_frame']} to "
+        f"{segment['end_frame']}), best distance {best}, mean {mean}, "
+        f"{segment['frames_matched_by_track']} frame(s) matched by track</p>\n"
+        f"{player}\n</section>"
+    )
 
 
 def draw_pictures(

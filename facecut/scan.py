@@ -136,18 +136,11 @@ def scan_chunk(
     message rather than a pickled traceback."""
     if state.error is not None:
         return state.error
-    settings = state.settings
+    scanner = _ChunkScanner(state, chunk)
     results: list[FrameFaces] = []
-    decoded = 0
-    analysed = chunk.analysed_frames
-    tracker = chunk_tracker(chunk, settings)
-    memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track: (first, last) embedding
-    previous: np.ndarray | None = None
-    last_full = -settings.full_detect_every
-    partial: set[int] = set()
     try:
         with tqdm(
-            total=len(analysed),
+            total=len(chunk.analysed_frames),
             position=bar_position or 0,
             desc=f"worker {chunk.index + 1}",
             unit="frame",
@@ -160,47 +153,58 @@ def scan_chunk(
             for index, frame in read_frames(
                 video, chunk.start_frame, chunk.stop_frame, every=chunk.interval
             ):
-                decoded += 1
-                thumbnail = _thumbnail(frame)
-                jump = 0.0 if previous is None else float(np.mean(np.abs(thumbnail - previous)))
-                previous = thumbnail
-                full = (
-                    chunk.refine
-                    or chunk.interval > 1
-                    or jump > SCENE_CHANGE
-                    or index - last_full >= settings.full_detect_every
-                )
-                if full:
-                    last_full = index
-                else:
-                    partial.add(index)
-                results.append(
-                    FrameFaces(
-                        index,
-                        _analyse(
-                            state,
-                            frame,
-                            index,
-                            tracker,
-                            memory,
-                            cut=jump > SCENE_CUT,
-                            check=jump > SCENE_CHANGE,
-                            full=full,
-                        ),
-                    )
-                )
+                results.append(scanner.step(index, frame))
                 bar.update(1)
     except FacecutError as error:
         return error
     # Frames stepped over between delivered ones count as decoded: a chunk that
     # delivers all its samples covers all its frames.
-    return ChunkResult(
-        chunk,
-        tuple(results),
-        min(chunk.frame_count, decoded * chunk.interval),
-        memory,
-        frozenset(partial),
-    )
+    decoded = min(chunk.frame_count, len(results) * chunk.interval)
+    return ChunkResult(chunk, tuple(results), decoded, scanner.memory, frozenset(scanner.partial))
+
+
+class _ChunkScanner:
+    """One chunk's scan state, frame after frame: its tracker, each track's first and
+    last embedding, the previous frame's thumbnail, the frames searched only near
+    tracked faces."""
+
+    def __init__(self, state: WorkerState, chunk: Chunk) -> None:
+        self.state = state
+        self.chunk = chunk
+        self.tracker = chunk_tracker(chunk, state.settings)
+        self.memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track: (first, last)
+        self.previous: np.ndarray | None = None
+        self.last_full = -state.settings.full_detect_every
+        self.partial: set[int] = set()
+
+    def step(self, index: int, frame: np.ndarray) -> FrameFaces:
+        """Analyse frame `index`: the whole frame on every Nth frame, on sampled and
+        refinement passes and after a picture jump; else near the tracked faces only."""
+        thumbnail = _thumbnail(frame)
+        jump = 0.0 if self.previous is None else float(np.mean(np.abs(thumbnail - self.previous)))
+        self.previous = thumbnail
+        chunk = self.chunk
+        full = (
+            chunk.refine
+            or chunk.interval > 1
+            or jump > SCENE_CHANGE
+            or index - self.last_full >= self.state.settings.full_detect_every
+        )
+        if full:
+            self.last_full = index
+        else:
+            self.partial.add(index)
+        faces = _analyse(
+            self.state,
+            frame,
+            index,
+            self.tracker,
+            self.memory,
+            cut=jump > SCENE_CUT,
+            check=jump > SCENE_CHANGE,
+            full=full,
+        )
+        return FrameFaces(index, faces)
 
 
 def chunk_tracker(chunk: Chunk, settings: ScanSettings) -> Tracker:
