@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
 CLIPS = MEDIA / "clips"
+PHOTOS = MEDIA / "photos"
 TIMESCALE = 15000  # divisible by 30 and 25: frame times are exact integers
 
 
@@ -65,6 +67,25 @@ class Montage:
             first = last + 1
         return ranges
 
+    def part_frames(self, index: int) -> range:
+        """The montage's frames that show part `index`."""
+        first = sum(part.frames for part in self.parts[:index])
+        return range(first, first + self.parts[index].frames)
+
+    def content_boxes(self, index: int) -> list[tuple[int, int, int, int]]:
+        """Where each source of part `index` is pictured in the montage's frame, as
+        (left, top, right, bottom) pixel bounds (right and bottom exclusive), left to
+        right: the scaled picture inside its letterbox or pillarbox bars."""
+        part = self.parts[index]
+        if not part.sources:
+            return []
+        slot = self.width // len(part.sources)
+        boxes = []
+        for k, source in enumerate(part.sources):
+            x, y, w, h = fitted(source_size(CLIPS / source), slot, self.height)
+            boxes.append((k * slot + x, y, k * slot + x + w, y + h))
+        return boxes
+
     def target_frames(self) -> set[int]:
         return {f for a, b in self.target_segments() for f in range(a, b + 1)}
 
@@ -77,6 +98,35 @@ class Montage:
             frame -= part.frames
             time += part.seconds
         return time
+
+
+def source_size(path: Path) -> tuple[int, int]:
+    """A clip's or photo's picture size (width, height), by ffprobe."""
+    exe = shutil.which("ffprobe")
+    assert exe, "tests need ffprobe"
+    out = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=width,height", "-of", "csv=p=0", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    width, height = out.strip().split(",")[:2]
+    return int(width), int(height)
+
+
+def fitted(size: tuple[int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of a `size` picture after `_fit(width, height)`, the way ffmpeg
+    computes it: scale's force_original_aspect_ratio=decrease keeps the smaller of
+    width x height and the aspect-preserving sizes rounded to the nearest pixel;
+    pad's offsets (ow-iw)/2 are rounded down to even for 4:2:0 chroma."""
+    source_w, source_h = size
+    w = min(width, round(height * source_w / source_h))
+    h = min(height, round(width * source_h / source_w))
+    x, y = (width - w) // 2, (height - h) // 2
+    return x - x % 2, y - y % 2, w, h
+
+
+def _fit(width: int, height: int) -> str:
+    """Scale into width x height keeping the aspect ratio, centred on black bars."""
+    return (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
 
 
 def ffmpeg() -> str:
@@ -98,10 +148,6 @@ def build(parts: list[Part], out: Path, width: int = 640, height: int = 360,
         inputs.extend(["-i", str(CLIPS / name)])
         return len(inputs) // 2 - 1
 
-    def fit(w: int, h: int) -> str:
-        return (f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
-                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1")
-
     for i, part in enumerate(parts):
         timing = (f"trim=start={part.start}:duration={part.seconds},setpts=PTS-STARTPTS,"
                   f"fps={part.fps}")
@@ -115,18 +161,42 @@ def build(parts: list[Part], out: Path, width: int = 640, height: int = 360,
         elif len(part.sources) == 1:
             k = add_input(part.sources[0])
             extra = f",{part.vf}" if part.vf else ""
-            filters.append(f"[{k}:v]{timing},{fit(width, height)}{extra},format=yuv420p,"
+            filters.append(f"[{k}:v]{timing},{_fit(width, height)}{extra},format=yuv420p,"
                            f"settb=1/{TIMESCALE}[v{i}]")
             filters.append(f"[{k}:a]{audio_timing}[a{i}]")
         else:
             k1, k2 = add_input(part.sources[0]), add_input(part.sources[1])
             half = width // 2
-            filters.append(f"[{k1}:v]{timing},{fit(half, height)}[l{i}]")
-            filters.append(f"[{k2}:v]{timing},{fit(half, height)}[r{i}]")
+            filters.append(f"[{k1}:v]{timing},{_fit(half, height)}[l{i}]")
+            filters.append(f"[{k2}:v]{timing},{_fit(half, height)}[r{i}]")
             filters.append(f"[l{i}][r{i}]hstack=inputs=2,format=yuv420p,settb=1/{TIMESCALE}[v{i}]")
             filters.append(f"[{k1}:a]{audio_timing}[a{i}]")
         labels.append(f"[v{i}][a{i}]")
     filters.append(f"{''.join(labels)}concat=n={len(parts)}:v=1:a=1[v][a]")
+    return _encode(inputs, filters, parts, out, width, height, audio)
+
+
+def build_stills(stills: Sequence[tuple[Path, bool]], out: Path, seconds: int = 3,
+                 fps: int = 30, width: int = 640, height: int = 360) -> Montage:
+    """A silent slideshow: each photo held for `seconds` at `fps`, scaled and padded
+    to one frame size; the flag says whether it is a photo of the person searched
+    for. (Its parts' `sources` hold the photos' paths.)"""
+    inputs: list[str] = []
+    filters: list[str] = []
+    parts = []
+    for i, (photo, target) in enumerate(stills):
+        inputs += ["-loop", "1", "-framerate", str(fps), "-t", str(seconds), "-i", str(photo)]
+        filters.append(f"[{i}:v]{_fit(width, height)},fps={fps},format=yuv420p,"
+                       f"settb=1/{TIMESCALE}[v{i}]")
+        parts.append(Part((str(photo),), 0, seconds, fps, target))
+    filters.append(f"{''.join(f'[v{i}]' for i in range(len(stills)))}"
+                   f"concat=n={len(stills)}:v=1:a=0[v]")
+    return _encode(inputs, filters, parts, out, width, height, audio=False)
+
+
+def _encode(inputs: list[str], filters: list[str], parts: Sequence[Part], out: Path,
+            width: int, height: int, audio: bool) -> Montage:
+    """Run the filter graph into `out` and check every frame is where the parts say."""
     out.parent.mkdir(parents=True, exist_ok=True)
     command = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *inputs,
                "-filter_complex", ";".join(filters), "-map", "[v]"]

@@ -52,6 +52,7 @@ def test_batch_of_videos_goes_on_past_a_bad_one(short_montage, reference, tmp_pa
     assert not list((out / "other").glob("clip_*.mp4"))
 
 
+@pytest.mark.slow
 def test_exit_code_without_errors_follows_grep(reference, tmp_path):
     """Nobody found in any video: exit 1; the line says so for each video."""
     clips = tmp_path / "in"
@@ -93,6 +94,7 @@ def test_several_photos_closest_one_counts(short_montage, reference, tmp_path):
     assert any(closest[f] < single[f] - 1e-3 for f in shared)
 
 
+@pytest.mark.slow
 def test_dry_run_writes_metadata_and_cut_lists_but_no_clips(short_montage, reference, tmp_path):
     out = tmp_path / "out"
     result = run_cli("--video", str(short_montage.path), "--reference", str(reference),

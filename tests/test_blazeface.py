@@ -97,6 +97,7 @@ def test_decode_finds_nothing_in_nothing():
 # ------------------------------------------------------------------ the real model
 
 @pytest.mark.media
+@pytest.mark.slow  # loads BlazeFace and dlib and runs HOG at 1600 px: 2-4 s a photo
 @pytest.mark.parametrize("photo, faces", [
     ("photos/obama.jpg", 1), ("photos/biden.jpg", 1), ("photos/two_people.jpg", 2),
 ])

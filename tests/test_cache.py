@@ -47,6 +47,7 @@ def test_recut_and_resume_from_the_cache(short_montage, reference, tmp_path):
     first = run_cli(*args, output=out)
     first_wall = time.monotonic() - started
     assert first.code == 0, first.stderr
+    assert len(_segments(first.metadata)) == len(short_montage.target_segments()) == 1
     assert first.metadata["stats"]["chunks_from_cache"] == 0
     entries = sorted(p.name for p in next((out / CACHE_DIR).iterdir()).iterdir())
     assert entries[0].startswith("chunk-") and "plan.json" in entries
@@ -79,7 +80,9 @@ def test_recut_and_resume_from_the_cache(short_montage, reference, tmp_path):
 
     # --no-cache scans everything again
     fresh = run_cli(*args, "--overwrite", "--no-cache", output=out)
+    assert fresh.code == 0, fresh.stderr
     assert fresh.metadata["stats"]["chunks_from_cache"] == 0
+    assert _segments(fresh.metadata) == _segments(first.metadata)
 
 
 @pytest.mark.slow
@@ -108,6 +111,9 @@ def test_interrupted_scan_resumes(montage, reference, tmp_path):
     assert "read from the cache" in resumed.stderr
     reference_run = run_cli("--video", str(montage.path), "--reference", str(reference),
                             "--num_processes", "2", "--no-cache", output=tmp_path / "plain")
+    assert reference_run.code == 0, reference_run.stderr
+    # both found every appearance, or two empty lists would compare equal
+    assert len(_segments(reference_run.metadata)) == len(montage.target_segments())
     assert _segments(resumed.metadata) == _segments(reference_run.metadata)
 
 

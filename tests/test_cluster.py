@@ -19,15 +19,8 @@ import pytest
 from conftest import ROOT, run_cli
 from facecut.planning import plan_chunks
 
-pytestmark = [pytest.mark.media, pytest.mark.slow]
-
-try:
-    import ray  # noqa: F401
-    HAVE_RAY = True
-except ImportError:  # optional extra; CI installs it and must not skip
-    HAVE_RAY = False
-    if os.environ.get("CI"):
-        raise
+# ray: skipped without Ray, failed under CI (conftest.require)
+pytestmark = [pytest.mark.media, pytest.mark.slow, pytest.mark.ray]
 
 
 def _free_port() -> int:
@@ -40,8 +33,6 @@ def _free_port() -> int:
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A Ray head with 2 CPUs and no other node, reached on loopback, with a token
     of its own; stopped (every process of it) at the end."""
-    if not HAVE_RAY:
-        pytest.skip("ray is not installed (pip install -r requirements-ray.txt)")
     port = _free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     ray_bin = Path(sys.executable).parent / "ray"
@@ -212,8 +203,6 @@ def test_ctrl_c_stops_the_chunks_on_the_cluster(ray_cluster, montage, reference,
 def test_ray_errors_are_one_line(tmp_path, short_montage, reference):
     """No cluster where one is asked for, or no Ray at all: one line that says what
     to do, exit 2, at once."""
-    if not HAVE_RAY:
-        pytest.skip("ray is not installed")
     port = _free_port()  # nothing listens there
     result = run_cli("--video", str(short_montage.path), "--reference", str(reference),
                      "--backend", "ray", "--ray-address", f"127.0.0.1:{port}",

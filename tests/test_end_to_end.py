@@ -1,6 +1,8 @@
 """The real CLI on real people from ../shared/media, checked with ffprobe and audio."""
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import time
 from fractions import Fraction
@@ -12,7 +14,7 @@ import pytest
 import montage as montage_builder
 from checks import (audio_offset, audio_streams, gray_frames, score, video_duration,
                     video_frame_count)
-from conftest import CliResult, run_cli
+from conftest import ROOT, CliResult, run_cli
 
 pytestmark = [pytest.mark.media]
 
@@ -54,8 +56,13 @@ def test_default_preset_finds_every_appearance_to_the_frame(default_run, montage
 
 @pytest.mark.slow
 def test_metadata_times_are_the_frames_own_timestamps(default_run, montage):
-    doc = default_run[0].metadata
+    result = default_run[0]
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    # one segment per appearance, or the loops below could check nothing
+    assert len(doc["segments"]) == len(montage.target_segments()), doc["segments"]
     for segment in doc["segments"]:
+        assert segment["detections"], segment
         start, end = segment["start_frame"], segment["end_frame"]
         assert segment["start_time"] == pytest.approx(float(montage.frame_starts[start]), abs=1e-6)
         assert segment["end_time"] == pytest.approx(float(montage.time_of(end + 1)), abs=1e-6)
@@ -74,8 +81,10 @@ def test_metadata_times_are_the_frames_own_timestamps(default_run, montage):
 @pytest.mark.slow
 def test_clips_are_frame_accurate_with_audio_in_sync(default_run, montage):
     result, _ = default_run
+    assert result.code == 0, result.stderr
     doc = result.metadata
     clips = result.clips()
+    assert len(doc["segments"]) == len(montage.target_segments()), doc["segments"]
     assert [c.name for c in clips] == [s["clip"] for s in doc["segments"]]
     for segment, clip in zip(doc["segments"], clips):
         first, last = segment["start_frame"], segment["end_frame"]
@@ -125,14 +134,75 @@ def test_interval_5_gives_the_same_segments_as_interval_1(default_run, montage, 
     result = run_cli("--video", str(montage.path), "--reference", str(reference), "--interval",
                      "5", "--num_processes", "2", output=tmp_path / "i5")
     assert result.code == 0, result.stderr
+    assert default_run[0].code == 0, default_run[0].stderr
     dense = [(s["start_frame"], s["end_frame"]) for s in default_run[0].metadata["segments"]]
     sparse = [(s["start_frame"], s["end_frame"]) for s in result.metadata["segments"]]
-    assert len(sparse) == len(dense)
+    assert len(dense) == len(montage.target_segments()), dense
+    assert len(sparse) == len(dense), (dense, sparse)
     for (a, b), (c, d) in zip(dense, sparse):
         assert abs(a - c) <= 1 and abs(b - d) <= 1, (dense, sparse)
     stats = result.metadata["stats"]
     assert stats["frames_refined"] > 0
     assert stats["frames_analysed"] < montage.frame_count / 2
+
+
+@pytest.mark.slow
+def test_boxes_are_on_the_target_where_the_layout_puts_him(default_run, montage):
+    """The montage's layout says where the target's picture is: each part is scaled
+    into the frame (or, side by side, into its half) keeping its aspect ratio and
+    centred between black bars (montage.content_boxes). Every detection of the target
+    in a target part must lie inside his picture's box. In the side-by-side part that
+    is the left half (the target left, d14 right): a box on d14 would be in the right
+    half, so this fails if the tool reports the other person's face."""
+    result = default_run[0]
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    assert (doc["video"]["width"], doc["video"]["height"]) == (montage.width, montage.height)
+    detections = {d["frame"]: d["box"] for s in doc["segments"] for d in s["detections"]}
+    side_by_side = 0
+    for index, part in enumerate(montage.parts):
+        if not part.target:
+            continue
+        left, top, right, bottom = montage.content_boxes(index)[0]  # the target is first
+        frames = montage.part_frames(index)
+        boxes = [detections[f] for f in frames if f in detections]
+        # every frame is analysed (default preset) and these frames are in segments:
+        # most must carry a detection, or the checks below would check little
+        assert len(boxes) > len(frames) / 2, (index, len(boxes), len(frames))
+        for box in boxes:
+            assert left <= box["x"] and box["x"] + box["w"] <= right, (index, box)
+            assert top <= box["y"] and box["y"] + box["h"] <= bottom, (index, box)
+        if len(part.sources) == 2:
+            assert right <= montage.width // 2  # his picture is the left half
+            assert all(box["x"] + box["w"] / 2 < montage.width / 2 for box in boxes)
+            side_by_side += len(boxes)
+    assert side_by_side > 0
+
+
+@pytest.mark.slow
+def test_without_output_results_go_to_results_and_the_video_name(short_montage, reference,
+                                                                  tmp_path):
+    """No --output: the results folder is Results/<video file name without its
+    extension>, relative to the current directory (cli.py), with metadata.json and
+    the clips in it; nothing is written elsewhere."""
+    stem = f"facecut-cwd-{tmp_path.name}"  # a name no other run uses
+    video = tmp_path / "videos" / f"{stem}.mp4"
+    video.parent.mkdir()
+    shutil.copy(short_montage.path, video)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_cli("--video", str(video), "--reference", str(reference), cwd=work)
+    assert result.code == 0, result.stderr
+    folder = work / "Results" / stem
+    assert sorted(p.name for p in work.iterdir()) == ["Results"]
+    assert sorted(p.name for p in (work / "Results").iterdir()) == [stem]
+    doc = json.loads((folder / "metadata.json").read_text())
+    [segment] = doc["segments"]
+    assert [p.name for p in folder.glob("clip_*.mp4")] == [segment["clip"]] == ["clip_1.mp4"]
+    assert video_frame_count(folder / "clip_1.mp4") == \
+        segment["end_frame"] - segment["start_frame"] + 1
+    assert stem in result.stdout
+    assert not (ROOT / "Results" / stem).exists()
 
 
 @pytest.fixture(scope="module")
@@ -209,15 +279,19 @@ def test_video_without_audio_gives_clips_without_audio(short_montage, reference,
     assert video_frame_count(clip) == segment["clip_end_frame"] - segment["clip_start_frame"] + 1
 
 
-# ------------------------------------------------------------------ bad input (fast)
+# ------------------------------------------------------------------ bad input
 
+# Only the folder case fails before the CLI starts its worker pool; the others are
+# found when the video is probed, after the workers have loaded the models and
+# embedded the photo (seconds each): slow tier.
 @pytest.mark.parametrize("make, message", [
-    (lambda d: d / "missing.mp4", "no such file"),
+    pytest.param(lambda d: d / "missing.mp4", "no such file", marks=pytest.mark.slow),
     (lambda d: d, "folder has no video files"),  # a folder means its videos
-    (lambda d: (d / "notes.mp4").write_text("hello, not a video\n") and d / "notes.mp4",
-     "not a readable video"),
-    (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty"),
-])
+    pytest.param(lambda d: (d / "notes.mp4").write_text("hello, not a video\n") and
+                 d / "notes.mp4", "not a readable video", marks=pytest.mark.slow),
+    pytest.param(lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty",
+                 marks=pytest.mark.slow),
+], ids=["missing", "folder", "text", "zero-byte"])
 def test_bad_video_is_one_line_error_exit_2(make, message, reference, tmp_path):
     video_dir = tmp_path / "in"
     video_dir.mkdir()
@@ -230,6 +304,7 @@ def test_bad_video_is_one_line_error_exit_2(make, message, reference, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # the workers load the models to embed the photo
 def test_reference_without_a_face(tmp_path):
     blank = tmp_path / "wall.png"
     subprocess.run([montage_builder.ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
@@ -241,6 +316,7 @@ def test_reference_without_a_face(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # the workers load the models to read the photo
 def test_video_given_as_reference(tmp_path):
     clip = montage_builder.CLIPS / "d18.mp4"
     result = run_cli("--video", str(clip), "--reference", str(clip), output=tmp_path / "out")
@@ -350,6 +426,7 @@ def test_head_turn_stretch_is_kept_by_its_face_track(media_dir, reference, tmp_p
     assert segment["start_frame"] < first + 30 and segment["end_frame"] > first + 59
 
 
+@pytest.mark.slow  # the workers start and import the recogniser before it fails
 def test_model_without_weights_offline_is_one_clear_line(reference, tmp_path):
     """Weights that are not on disk and cannot be downloaded: one line naming the file
     and where to put it. (A dead proxy makes sure nothing is fetched even online.)"""
@@ -371,6 +448,7 @@ def test_model_without_weights_offline_is_one_clear_line(reference, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # its second run scans d18 with dlib
 def test_speed_without_detector_weights_is_one_clear_line(reference, tmp_path):
     """--speed's BlazeFace weights come from a package installed with --no-deps; when
     it is missing (here: a stand-in package without its data folder comes first on the

@@ -11,48 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from procfs import (children, describe_processes, is_ffmpeg, left_in_group, pool_workers,
+                    processes_in_group)
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
-
-
-def processes_in_group(pgid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def left_in_group(pgid: int, grace: float = 5.0) -> list[int]:
-    """The group's processes still there `grace` seconds after its leader exited.
-    The grace is for processes that end by themselves once the leader is gone:
-    multiprocessing's resource tracker exits only when its parent's pipe closes, so
-    it can still be running a few ms after the parent has been reaped."""
-    deadline = time.monotonic() + grace
-    while processes_in_group(pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return processes_in_group(pgid)
-
-
-def describe_processes(pids: list[int]) -> str:
-    """What each leftover process is (command line, state, parent), for a failure message."""
-    lines = []
-    for pid in pids:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            lines.append(f"{pid}: gone")
-            continue
-        lines.append(f"{pid} state {stat[0]} parent {stat[1]}: {cmdline[:200]}")
-    return "; ".join(lines)
 
 
 def start(montage, reference, out: Path) -> subprocess.Popen:
@@ -63,16 +25,21 @@ def start(montage, reference, out: Path) -> subprocess.Popen:
         env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def wait_for_workers(process: subprocess.Popen, minimum: int = 4, limit: float = 60) -> None:
-    """Until the parent, its workers and their ffmpeg decoders are all running."""
+def wait_for_workers(process: subprocess.Popen, workers: int = 2, limit: float = 60) -> None:
+    """Until each of the `workers` pool workers (procfs.pool_workers: not the
+    resource tracker, which a count of the group's processes would include) is
+    decoding its chunk, i.e. has its ffmpeg decoder running."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if len(processes_in_group(process.pid)) >= minimum:
-            time.sleep(2)  # let them get into the scan proper
+        found = pool_workers(process.pid)
+        if len(found) == workers and all(any(is_ffmpeg(child) for child in children(pid))
+                                         for pid in found):
+            time.sleep(1)  # frames flowing
             return
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         time.sleep(0.2)
-    raise AssertionError("workers did not start")
+    raise AssertionError(f"the workers were never all scanning; running: "
+                         f"{describe_processes(processes_in_group(process.pid))}")
 
 
 @pytest.mark.parametrize("signum, to_group, code", [
