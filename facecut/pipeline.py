@@ -98,12 +98,17 @@ class Clips:
 
 
 def run(
-    config: Config, job: Job, references: References, backend: ScanBackend | None = None
+    config: Config,
+    job: Job,
+    references: References,
+    backend: ScanBackend | None = None,
+    video: VideoInfo | None = None,
 ) -> RunReport:
     """Find the person in one video and write the results folder, all or nothing.
-    `backend` runs the scan's chunks (None: a local pool of `config.processes`)."""
+    `backend` runs the scan's chunks (None: a local pool of `config.processes`);
+    `video` is the job's video if the caller probed it already."""
     started = time.monotonic()
-    video = probe_video(job)
+    video = video if video is not None else probe_video(job)
     this = Inputs(config, job, video, references)
     # --calibrate writes no results, so earlier ones need no --overwrite
     results = ResultsFolder(
@@ -133,6 +138,7 @@ def run(
 
 
 def probe_video(job: Job) -> VideoInfo:
+    """The job's video, probed (VideoError, one line, for anything that is not one)."""
     video = probe(job.video)
     if video.rotation:
         log.info(

@@ -281,16 +281,14 @@ def test_video_without_audio_gives_clips_without_audio(short_montage, reference,
 
 # ------------------------------------------------------------------ bad input
 
-# Only the folder case fails before the CLI starts its worker pool; the others are
-# found when the video is probed, after the workers have loaded the models and
-# embedded the photo (seconds each): slow tier.
+# A single video is probed before the CLI starts its worker pool: each of these fails
+# in well under a second (fast tier).
 @pytest.mark.parametrize("make, message", [
-    pytest.param(lambda d: d / "missing.mp4", "no such file", marks=pytest.mark.slow),
+    (lambda d: d / "missing.mp4", "no such file"),
     (lambda d: d, "folder has no video files"),  # a folder means its videos
-    pytest.param(lambda d: (d / "notes.mp4").write_text("hello, not a video\n") and
-                 d / "notes.mp4", "not a readable video", marks=pytest.mark.slow),
-    pytest.param(lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty",
-                 marks=pytest.mark.slow),
+    (lambda d: (d / "notes.mp4").write_text("hello, not a video\n") and d / "notes.mp4",
+     "not a readable video"),
+    (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty"),
 ], ids=["missing", "folder", "text", "zero-byte"])
 def test_bad_video_is_one_line_error_exit_2(make, message, reference, tmp_path):
     video_dir = tmp_path / "in"
