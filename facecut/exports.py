@@ -1,8 +1,8 @@
 """Cut lists for editors, made from the metadata document (pure: no I/O).
 
-segments.csv: one row per appearance. segments.edl: a CMX3600 edit decision list whose
-events are the appearances, with timecodes at the video's frame rate (drop-frame for
-29.97 and 59.94), so the cut list opens in an editor against the source video.
+segments.csv: one row per appearance, with timecodes at the video's frame rate
+(drop-frame for 29.97 and 59.94). The timecode rules here (`timecode_rate`, `timecode`)
+are also the editor timelines' (facecut/timelines.py: the EDL and the XML files).
 """
 
 from __future__ import annotations
@@ -90,33 +90,3 @@ def segments_csv(document: Mapping[str, Any]) -> str:
             ]
         )
     return out.getvalue()
-
-
-def segments_edl(document: Mapping[str, Any], title: str) -> str:
-    """CMX3600: one cut event per appearance, source in/out on the source video's
-    timecode (starting at 00:00:00:00), laid end to end on a record timeline that
-    starts at 01:00:00:00. Out points are exclusive, as in every EDL."""
-    video = document["video"]
-    fps = Fraction(video["fps_rational"])
-    rate, drop = timecode_rate(fps)
-    name = str(video["path"]).replace("\\", "/").rsplit("/", 1)[-1]
-    tracks = "AA/V" if video["has_audio"] else "V"
-    clean_title = " ".join(title.split())[:70] or "facecut"
-    lines = [f"TITLE: {clean_title}", f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}", ""]
-    dropped_per_hour = 6 * 9 * 2 * (rate // 30) if drop else 0
-    record = rate * 3600 - dropped_per_hour  # 01:00:00:00
-    for event, segment in enumerate(document["segments"], start=1):
-        source_in = _frames_at(segment["start_time"], fps)
-        source_out = max(source_in + 1, _frames_at(segment["end_time"], fps))
-        length = source_out - source_in
-        lines.append(
-            f"{event:03d}  AX       {tracks:<5} C        "
-            f"{timecode(source_in, rate, drop)} {timecode(source_out, rate, drop)} "
-            f"{timecode(record, rate, drop)} {timecode(record + length, rate, drop)}"
-        )
-        lines.append(f"* FROM CLIP NAME: {name}")
-        if segment["clip"]:
-            lines.append(f"* FACECUT CLIP: {segment['clip']}")
-        lines.append("")
-        record += length
-    return "\n".join(lines)

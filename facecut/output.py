@@ -26,7 +26,15 @@ METADATA = "metadata.json"
 
 CLIP_NAME = re.compile(r"clip_\d+\.mp4")
 # cut lists for editors and the review page, written beside metadata.json
-EXPORTS = ("segments.csv", "segments.edl", "timeline.png", "index.html")
+EXPORTS = (
+    "segments.csv",
+    "segments.otio",
+    "segments.fcpxml",
+    "segments.xml",
+    "segments.edl",
+    "timeline.png",
+    "index.html",
+)
 THUMB_NAME = re.compile(r"thumb_\d+\.jpg")
 
 

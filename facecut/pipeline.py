@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import review
+from . import review, timelines
 from .analysis import (
     EXIT_FOUND,
     EXIT_NOT_FOUND,
@@ -34,7 +34,7 @@ from .cache import CacheKey, ScanCache
 from .config import Config, Job, ScanSettings
 from .cut import cut_clips
 from .errors import VideoError
-from .exports import segments_csv, segments_edl
+from .exports import segments_csv
 from .faces import FaceEngine
 from .metadata import ClipOutcome, ReferenceSummary, Stats, VideoSummary, build_metadata
 from .output import METADATA, ResultsFolder
@@ -312,7 +312,13 @@ def write(results: ResultsFolder, document: dict[str, Any], clips: Clips) -> Non
     page = review.review_page(document, clips.thumbnails, clips.timeline)
     results.write_text(review.PAGE, page)
     results.write_text("segments.csv", segments_csv(document))
-    results.write_text("segments.edl", segments_edl(document, Path(document["video"]["path"]).stem))
+    for name in timelines.FILES:
+        try:
+            text = timelines.timeline_text(document, name)
+        except timelines.TimelineError as error:  # that format only: the others are written
+            log.warning(str(error))
+            continue
+        results.write_text(name, text)
     results.write_json(METADATA, document)
 
 

@@ -1,11 +1,12 @@
-"""Cut lists for editors: timecodes and the CSV/EDL text (pure)."""
+"""Cut lists for editors: timecodes and the CSV text (pure). The EDL and the other
+editor timelines: test_timelines.py."""
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
 
-from facecut.exports import segments_csv, segments_edl, timecode, timecode_rate
+from facecut.exports import segments_csv, timecode, timecode_rate
 
 
 @pytest.mark.parametrize("fps, expected", [
@@ -52,29 +53,6 @@ def _document(fps="30000/1001", has_audio=True):
              "duration": 60 * 1001 / 30000, "best_distance": None, "frames_matched_by_track": 0},
         ],
     }
-
-
-def test_edl_is_cmx3600_with_drop_frame_timecodes():
-    text = segments_edl(_document(), "talk show")
-    lines = text.splitlines()
-    assert lines[:2] == ["TITLE: talk show", "FCM: DROP FRAME"]
-    events = [line for line in lines if line[:3].isdigit()]
-    assert events == [
-        "001  AX       AA/V  C        00:01:00;02 00:01:01;02 01:00:00;00 01:00:01;00",
-        "002  AX       AA/V  C        00:10:00;00 00:10:02;00 01:00:01;00 01:00:03;00",
-    ]
-    assert "* FROM CLIP NAME: talk show.mp4" in lines
-    assert "* FACECUT CLIP: clip_1.mp4" in lines
-
-
-def test_edl_without_audio_and_at_25_fps():
-    document = _document("25/1", has_audio=False)
-    for segment in document["segments"]:
-        for key in ("start_time", "end_time", "duration"):
-            segment[key] = segment[key] * Fraction(30000, 1001) / 25  # frame / 25
-    text = segments_edl(document, "x")
-    assert "FCM: NON-DROP FRAME" in text
-    assert "001  AX       V     C        00:01:12:00 00:01:13:05 01:00:00:00 01:00:01:05" in text
 
 
 def test_csv_has_one_row_per_segment():

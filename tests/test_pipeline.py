@@ -109,8 +109,8 @@ def test_run_cuts_each_appearance_and_writes_every_result(video, tmp_path):
         clip = tmp_path / "out" / segment["clip"]
         assert video_frame_count(clip) == segment["end_frame"] - segment["start_frame"] + 1
     names = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"metadata.json", "segments.csv", "segments.edl", "index.html", "timeline.png",
-            "clip_1.mp4", "clip_2.mp4"} <= names
+    assert {"metadata.json", "segments.csv", "segments.edl", "segments.otio", "segments.fcpxml",
+            "segments.xml", "index.html", "timeline.png", "clip_1.mp4", "clip_2.mp4"} <= names
     assert not [n for n in names if n.startswith(".facecut-partial-")]
 
 
