@@ -29,10 +29,7 @@ import montage as montage_builder  # noqa: E402
 from measure import measure  # noqa: E402
 
 from facecut.cli import build_config, build_parser  # noqa: E402
-from facecut.cut import (
-    clip_command,  # noqa: E402
-    clip_jobs,  # noqa: E402
-)
+from facecut.cut import COPY_EXACT, REENCODE, clip_command, clip_jobs  # noqa: E402
 from facecut.probe import probe  # noqa: E402
 from facecut.segments import Segment  # noqa: E402
 from facecut.tools import find_tools  # noqa: E402
@@ -82,8 +79,12 @@ def main() -> None:
     jobs = clip_jobs(video, [Segment(s["start_frame"], s["end_frame"]) for s in segments],
                      config, staging)
     for segment, job in zip(segments, jobs):
-        total += cpu_of(f"cut clip {segment['index']} ({segment['duration']} s, x264 "
-                        f"{job.encoding})", clip_command(job, find_tools().ffmpeg))
+        # as the run cuts it: a stream copy by default (its edit-list fix and packet
+        # check are a few ms in-process), x264 where the codec or --clips asks for it
+        method = COPY_EXACT if job.mode == "exact" and job.copy_video else REENCODE
+        how = "stream copy" if method == COPY_EXACT else f"x264 {job.encoding}"
+        total += cpu_of(f"cut clip {segment['index']} ({segment['duration']} s, {how})",
+                        clip_command(job, find_tools().ffmpeg, method))
     total += cpu_of("main process: interpreter and imports (no models)",
                     [sys.executable, "-c", "import facecut.cli, facecut.pipeline, facecut.scan"],
                     env=env)

@@ -5,8 +5,9 @@ method on it, and print one table.
     python bench/run.py [--montage 720p|small] [--processes 2] [--baseline-interval 10]
                         [--skip-baseline] [--workdir bench/out]
 
-Runs, in one invocation: (a) the default preset, (b) --speed, (c) --interval 5, and
-(d) the baseline, the original script's method (bench/baseline.py: seek, read and
+Runs, in one invocation: (a) the default preset, (b) --speed, (c) --interval 5, (a) and
+(b) again with --clips reencode (re-encoded clips, the default before exact lossless
+clips: their cut cost beside the stream copy's), and (d) the baseline, the original script's method (bench/baseline.py: seek, read and
 DeepFace.verify(frame, reference_path) per analysed frame over a Pool). The baseline
 spends ~3.8 s per frame on 720p here, so by default it analyses every 10th frame (the
 original's own --interval); its frames/s is per analysed frame like everyone else's,
@@ -15,7 +16,8 @@ and its segments are scored on every frame. --baseline-interval 1 analyses every
 
 Columns: frames analysed, analysed frames/s (scan phase), wall time of the whole
 command, realtime factor (video seconds per wall second), the same over the scan phase
-alone, CPU seconds of the command and the processes it waited for (workers, decoders,
+alone, seconds cutting the clips and that as a share of the scan's wall time, CPU
+seconds of the command and the processes it waited for (workers, decoders,
 encoders;
 the machine's 2 cores give at most 2 per wall second), frame-level precision /
 recall / F1 and worst boundary error against the montage's known truth, segments found
@@ -69,6 +71,8 @@ def run_tool(name: str, args: list[str], montage: montage_builder.Montage, refer
                doc["stats"]["seconds_scan"], wall, doc["video"]["duration"], peak_mib,
                measured.cpu_seconds)
     stats = doc["stats"]
+    row["cut_s"] = stats["seconds_cut"]
+    row["cut_share"] = stats["seconds_cut"] / stats["seconds_scan"]
     # where the wall time went: scan, cutting (the review page is drawn meanwhile), and
     # everything else (start-up: imports, probe, workers loading models, photos; writing
     # results; exit)
@@ -100,7 +104,7 @@ def run_baseline(montage: montage_builder.Montage, reference: Path, workdir: Pat
 
 def print_table(rows: list[dict]) -> None:
     header = (f"{'run':<12} {'frames':>6} {'frames/s':>9} {'wall s':>7} {'x realtime':>10} "
-              f"{'scan x rt':>9} {'CPU s':>6} "
+              f"{'scan x rt':>9} {'cut s':>6} {'cut/scan':>8} {'CPU s':>6} "
               f"{'precision':>9} {'recall':>7} {'F1':>7} {'worst edge':>10} {'segments':>8} "
               f"{'peak RSS MB':>11}")
     print(header)
@@ -108,9 +112,16 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         worst = "n/a" if r["worst"] is None else f"{r['worst']} fr"
         print(f"{r['run']:<12} {r['frames']:>6} {r['fps']:>9.2f} {r['wall']:>7.1f} "
-              f"{r['realtime']:>10.2f} {r['scan_realtime']:>9.2f} {r['cpu']:>6.1f} "
+              f"{r['realtime']:>10.2f} {r['scan_realtime']:>9.2f} {_cut(r)} {r['cpu']:>6.1f} "
               f"{r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} "
               f"{worst:>10} {r['segments']:>8} {r['peak_rss_mb']:>11.0f}")
+
+
+def _cut(row: dict) -> str:
+    """Seconds cutting the clips, and their share of the scan's wall time."""
+    if "cut_s" not in row:  # the baseline cuts nothing
+        return f"{'n/a':>6} {'n/a':>8}"
+    return f"{row['cut_s']:>6.1f} {row['cut_share']:>7.0%} "
 
 
 def print_ratios(rows: list[dict], baseline: dict) -> None:
@@ -144,8 +155,13 @@ def main() -> None:
           f"{montage.target_segments()}; {args.processes} processes; {os.cpu_count()} CPUs",
           flush=True)
     rows = []
-    for name, extra in (("default", []), ("speed", ["--speed"]), ("interval 5", ["--interval", "5"])):
-        rows.append(run_tool(name.replace(" ", ""), extra, montage, reference, workdir,
+    # "reencode": the same runs with re-encoded clips (--clips reencode, the default
+    # until lossless exact clips), so their cut cost is in the same invocation
+    runs = (("default", []), ("speed", ["--speed"]), ("interval 5", ["--interval", "5"]),
+            ("default reenc", ["--clips", "reencode"]),
+            ("speed reenc", ["--speed", "--clips", "reencode"]))
+    for name, extra in runs:
+        rows.append(run_tool(name.replace(" ", "-"), extra, montage, reference, workdir,
                              args.processes))
         rows[-1]["run"] = name
         print(f"  {name}: {rows[-1]['wall']:.1f} s = {rows[-1]['phases']}; segments "

@@ -18,7 +18,16 @@ from typing import Any
 
 from . import __version__
 from .analysis import EXIT_ERROR, batch_exit_code
-from .config import Config, CutMode, CutSettings, Job, OutputSettings, ScanSettings, SegmentSettings
+from .config import (
+    ClipMode,
+    Config,
+    CutMode,
+    CutSettings,
+    Job,
+    OutputSettings,
+    ScanSettings,
+    SegmentSettings,
+)
 from .errors import FacecutError, Interrupted, UsageError
 from .presets import ACCURATE, SPEED
 
@@ -158,10 +167,20 @@ def _add_clip_options(group: argparse._ArgumentGroup) -> None:
         help="context added before and after each clip, within the video (default 0)",
     )
     group.add_argument(
+        "--clips",
+        choices=("exact", "reencode", "keyframe"),
+        default=None,
+        help="how clips are cut. exact (default): lossless and nearly free, the "
+        "source's packets copied into mp4, whose edit list makes players show exactly "
+        "the appearance's frames (clips of codecs mp4 cannot carry are re-encoded); "
+        "reencode: x264, exact in every player, even those that ignore edit lists, "
+        "but slower and not lossless; keyframe: lossless copy starting on the keyframe "
+        "at or before the appearance (can be seconds early)",
+    )
+    group.add_argument(
         "--copy",
         action="store_true",
-        help="stream-copy clips: fast and lossless, but each clip starts on the "
-        "keyframe at or before the appearance, not on its first frame",
+        help="the same as --clips keyframe (kept for existing scripts)",
     )
     group.add_argument(
         "--dry-run",
@@ -327,6 +346,18 @@ def _say(*lines: str, err: bool = False) -> None:
         stream.flush()
 
 
+def _clip_mode(arguments: argparse.Namespace) -> ClipMode:
+    if arguments.copy and arguments.clips not in (None, "keyframe"):
+        raise UsageError(
+            f"--copy means --clips keyframe, which contradicts --clips {arguments.clips}; "
+            "give one of them"
+        )
+    if arguments.copy:
+        return "keyframe"
+    mode: ClipMode = arguments.clips or "exact"
+    return mode
+
+
 def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config:
     """The run's one Config, from the command line (raises ModelError for an unknown
     --model, naming the choices)."""
@@ -335,7 +366,7 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
 
     preset = SPEED if arguments.speed else ACCURATE
     metric, model_threshold = default_threshold(arguments.model)
-    mode: CutMode = "none" if arguments.dry_run else "copy" if arguments.copy else "accurate"
+    mode: CutMode = "none" if arguments.dry_run else _clip_mode(arguments)
     return Config(
         preset=preset,
         references=tuple(photos),

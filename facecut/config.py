@@ -23,7 +23,10 @@ from typing import Literal
 
 from .presets import Preset
 
-CutMode = Literal["accurate", "copy", "none"]
+# --clips: exact (stream copy, frame-exact through an edit list; re-encoded where that
+# cannot be), reencode (x264), keyframe (stream copy from the keyframe before)
+ClipMode = Literal["exact", "reencode", "keyframe"]
+CutMode = Literal["exact", "reencode", "keyframe", "none"]  # none: --dry-run
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class SegmentSettings:
 
 @dataclass(frozen=True)
 class CutSettings:
-    mode: CutMode  # accurate (re-encoded, frame-exact), copy (keyframe start), none (--dry-run)
+    mode: CutMode
     padding: Fraction  # seconds of context before and after each clip
     encoding: str  # x264 preset of accurate mode
 

@@ -3,29 +3,40 @@ command built in ffmpeg-python's graph, several cut at once."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import ffmpeg  # ffmpeg-python
 
-from . import testing
-from .config import Config
+from . import mp4, testing
+from .config import ClipMode, Config
 from .decode import SEEK_MARGIN
 from .errors import FacecutError, Interrupted
 from .metadata import ClipOutcome
-from .probe import VideoInfo
+from .probe import VideoInfo, shown_frame_times
 from .process import children, cpu_count, run_command
 from .segments import Segment, clip_frames
 from .timecode import seconds_arg
 from .tools import GLOBAL_OPTIONS, find_tools, input_url
 
-# Audio codecs an mp4 clip can carry as they are (--copy copies them; others are
-# re-encoded to AAC).
-MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
+log = logging.getLogger(__name__)
+
+# Audio codecs an mp4 clip can carry as they are (copied; others are re-encoded to AAC).
+MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
+# Video codecs an mp4 clip can carry as they are, and players play there: a clip of
+# any other codec (MPEG-2, ProRes, ...) is re-encoded, and says so in metadata.
+MP4_VIDEO = frozenset({"h264", "hevc", "av1", "vp9"})
+
+# How a clip was cut, as metadata.json records it per clip.
+COPY_EXACT = "copy-exact"  # packets copied; an edit list shows exactly the wanted frames
+COPY_KEYFRAME = "copy-keyframe"  # packets copied from the keyframe at or before the start
+REENCODE = "reencode"  # decoded and encoded again (x264 + AAC)
 
 
 @dataclass(frozen=True)
@@ -36,24 +47,31 @@ class ClipJob:
     destination: str
     start: Fraction  # seconds from the file start, on a frame start
     duration: Fraction
-    copy: bool
     has_audio: bool
+    mode: ClipMode = "exact"  # what the user asked for (--clips)
+    frames: tuple[int, int] = (0, 0)  # the clip's first and last frame of the source
+    # the frame a keyframe copy starts on (the keyframe at or before `start`), if known
+    keyframe_frame: int | None = None
+    copy_video: bool = True  # the video codec can go into mp4 as it is
     threads: int = 0
     even_size: bool = True
     # Where decoding starts: before the keyframe that precedes `start`. Decoding from
     # there and trimming on the output side is exact even where the demuxer's own
     # seek is not (MPEG-TS/PS have no index and land on the next keyframe).
     decode_from: Fraction | None = None
-    copy_audio: bool = True  # False: re-encode audio in copy mode (PCM etc. in mp4)
-    encoding: str = "veryfast"  # x264 preset of accurate mode
+    copy_audio: bool = True  # False: re-encode the audio of a copied clip (PCM etc.)
+    encoding: str = "veryfast"  # x264 preset of re-encoded clips
 
 
-def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
-    """The ffmpeg arguments that cut one clip.
+def clip_command(job: ClipJob, ffmpeg_exe: str, method: str) -> list[str]:
+    """The ffmpeg arguments that cut one clip by `method`.
 
-    Accurate mode seeks on the input and re-encodes, so the clip starts exactly on
-    the segment's first frame and audio is cut at the same instant. Copy mode copies
-    packets: it starts on the keyframe at or before the start.
+    copy-exact: the input is seeked to `start` (the demuxer lands on the keyframe at
+    or before it) and packets are copied; ffmpeg's edit list then starts the clip on
+    the exact frame, and mp4.end_at ends it there (see cut_clip). copy-keyframe: the
+    same packets, their timestamps shifted so the keyframe shows first. reencode:
+    decoding starts before the keyframe and the output is trimmed, so the clip
+    starts exactly on the first frame, audio cut at the same instant.
     """
     options: dict[str, object] = {
         "t": seconds_arg(job.duration),
@@ -61,33 +79,21 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
         "fps_mode": "passthrough",
         "format": "mp4",
     }
-    if job.copy:
+    if method == REENCODE:
+        source = _reencode_input(job, options)
+    else:
         source = ffmpeg.input(input_url(job.source), ss=seconds_arg(job.start))
-        options.update({"c": "copy", "avoid_negative_ts": "make_zero"})
+        options["c"] = "copy"
+        if method == COPY_KEYFRAME:
+            options["avoid_negative_ts"] = "make_zero"
+        else:
+            # the edit list must survive: no shifting of timestamps, and one on every
+            # track even where nothing is skipped at the start (its duration ends it)
+            options.update({"use_editlist": 1, "movflags": "+faststart"})
         if job.has_audio and not job.copy_audio:
             options.update({"c:a": "aac", "b:a": "192k"})
-    else:
-        decode_from = min(job.start if job.decode_from is None else job.decode_from, job.start)
-        # -ss on the input rounds down to the microsecond; the output -ss trims the rest
-        seek = Fraction(seconds_arg(decode_from)) if decode_from > 0 else Fraction(0)
-        source = ffmpeg.input(input_url(job.source), **({"ss": seconds_arg(seek)} if seek else {}))
-        if job.start > seek:
-            options["ss"] = seconds_arg(job.start - seek)
-        options.update(
-            {
-                "vcodec": "libx264",
-                "preset": job.encoding,
-                "crf": 18,
-                "pix_fmt": "yuv420p",
-                "movflags": "+faststart",
-            }
-        )
-        if job.has_audio:
-            options.update({"acodec": "aac", "b:a": "192k"})
-        if job.threads:
-            options["threads"] = job.threads
     video = source["v:0"]
-    if not job.copy and not job.even_size:
+    if method == REENCODE and not job.even_size:
         # yuv420p needs even sizes; crop one pixel rather than rescale.
         video = video.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
     streams = [video]
@@ -103,14 +109,99 @@ def clip_command(job: ClipJob, ffmpeg_exe: str) -> list[str]:
     return args
 
 
-def cut_clip(job: ClipJob) -> None:
-    """Cut one clip; raise FFmpegError naming the clip on failure."""
-    run_command(clip_command(job, find_tools().ffmpeg), f"cutting {Path(job.destination).name}")
+def _reencode_input(job: ClipJob, options: dict[str, object]) -> Any:
+    """The input of a re-encoded clip, and its encoder options added to `options`."""
+    decode_from = min(job.start if job.decode_from is None else job.decode_from, job.start)
+    # -ss on the input rounds down to the microsecond; the output -ss trims the rest
+    seek = Fraction(seconds_arg(decode_from)) if decode_from > 0 else Fraction(0)
+    source = ffmpeg.input(input_url(job.source), **({"ss": seconds_arg(seek)} if seek else {}))
+    if job.start > seek:
+        options["ss"] = seconds_arg(job.start - seek)
+    options.update(
+        {
+            "vcodec": "libx264",
+            "preset": job.encoding,
+            "crf": 18,
+            "pix_fmt": "yuv420p",
+            "movflags": "+faststart",
+        }
+    )
+    if job.has_audio:
+        options.update({"acodec": "aac", "b:a": "192k"})
+    if job.threads:
+        options["threads"] = job.threads
+    return source
+
+
+@dataclass(frozen=True)
+class CutClip:
+    """How a clip came out: the method, and the source frames it shows."""
+
+    method: str
+    first_frame: int | None  # None: not known (a keyframe copy without a keyframe list)
+    last_frame: int
+
+
+def cut_clip(job: ClipJob) -> CutClip:
+    """Cut one clip as `job.mode` asks; raise FFmpegError naming the clip on failure.
+
+    exact: copied when the codec can go into mp4, then ended on its last frame and
+    checked (the frames it shows, from its packets); a copy that does not show
+    exactly the wanted frames, or a codec mp4 cannot carry, is re-encoded instead."""
+    name = Path(job.destination).name
+    first, last = job.frames
+    if job.mode == "keyframe":
+        _run(job, COPY_KEYFRAME)
+        return CutClip(COPY_KEYFRAME, job.keyframe_frame, last)
+    if job.mode == "exact" and job.copy_video:
+        _run(job, COPY_EXACT)
+        problem = _end_exactly(job)
+        if problem is None:
+            return CutClip(COPY_EXACT, first, last)
+        log.warning(f"{name}: the stream copy is not frame-exact ({problem}); re-encoding it")
+    elif job.mode == "exact":
+        log.debug(f"{name}: its video codec cannot go into mp4 as it is; re-encoding it")
+    _run(job, REENCODE)
+    return CutClip(REENCODE, first, last)
+
+
+def _run(job: ClipJob, method: str) -> None:
+    run_command(
+        clip_command(job, find_tools().ffmpeg, method), f"cutting {Path(job.destination).name}"
+    )
+
+
+def _end_exactly(job: ClipJob) -> str | None:
+    """End the copied clip on its last frame (mp4.end_at), then check from its packets
+    that it shows exactly the wanted number of frames from time 0; None if it does,
+    else what is wrong."""
+    path = Path(job.destination)
+    try:
+        path.write_bytes(mp4.end_at(path.read_bytes(), job.duration))
+    except mp4.Mp4Error as error:
+        return str(error)
+    except OSError as error:
+        return f"cannot rewrite it: {error.strerror}"
+    shown = shown_frame_times(str(path))
+    wanted = job.frames[1] - job.frames[0] + 1
+    if len(shown) != wanted:
+        return f"{len(shown)} frames shown, {wanted} wanted"
+    if shown and abs(shown[0]) > job.duration / wanted / 2:
+        return f"it starts at {float(shown[0]):.6f} s"
+    return None
 
 
 # ffmpeg cuts running at once in this process, over every video being finished
 # (with --backend ray, several videos finish on driver threads at the same time).
 _CUT_SLOTS = threading.BoundedSemaphore(cpu_count())
+
+
+def clip_mode(config: Config) -> ClipMode:
+    """The clips' mode; a run that cuts nothing (--dry-run) has none."""
+    mode = config.cut.mode
+    if mode == "none":
+        raise ValueError("a dry run cuts no clips")
+    return mode
 
 
 def clip_jobs(
@@ -124,15 +215,19 @@ def clip_jobs(
     for index, segment in enumerate(segments, start=1):
         first, last = clip_frames(segment, video.clock, config.cut.padding)
         start = video.clock.start_of(first)
+        keyframe = video.keyframe_at_or_before(start)
         jobs.append(
             ClipJob(
                 source=testing.clip_source(video.path, index),
-                decode_from=max(Fraction(0), video.keyframe_at_or_before(start) - SEEK_MARGIN),
+                decode_from=max(Fraction(0), keyframe - SEEK_MARGIN),
                 copy_audio=all(codec in MP4_AUDIO for codec in video.audio_codecs),
                 destination=str(staging / f"clip_{index}.mp4"),
                 start=start,
                 duration=video.clock.end_of(last) - start,
-                copy=config.cut.mode == "copy",
+                mode=clip_mode(config),
+                frames=(first, last),
+                keyframe_frame=video.clock.frame_at(keyframe) if video.keyframes else None,
+                copy_video=video.codec in MP4_VIDEO,
                 has_audio=video.has_audio,
                 threads=threads,
                 encoding=config.cut.encoding,
@@ -155,13 +250,13 @@ def cut_clips(
         name = Path(job.destination).name
         try:
             with _CUT_SLOTS:
-                cut_clip(job)
+                done = cut_clip(job)
         except Interrupted:
             raise
         except FacecutError as error:
             Path(job.destination).unlink(missing_ok=True)
             return ClipOutcome(None, str(error))
-        return ClipOutcome(name)
+        return ClipOutcome(name, None, done.method, done.first_frame, done.last_frame)
 
     with ThreadPoolExecutor(max_workers=max(1, min(config.processes, len(jobs)))) as executor:
         futures = [executor.submit(cut_one, job) for job in jobs]

@@ -12,7 +12,10 @@ from .config import Config
 from .segments import FrameFaces, Match, Segment, clip_frames
 from .timecode import FrameClock, rational_text
 
-SCHEMA_VERSION = 2  # 2: "references" (a list) replaced "reference"
+# 2: "references" (a list) replaced "reference"
+# 3: settings.cut is exact/reencode/keyframe/none (was accurate/copy/none); each
+#    segment says how its clip was cut (clip_cut) and what it shows
+SCHEMA_VERSION = 3
 
 
 def seconds(value: Fraction) -> float:
@@ -50,6 +53,9 @@ class ClipOutcome:
 
     file: str | None
     error: str | None = None
+    method: str | None = None  # cut.COPY_EXACT, COPY_KEYFRAME or REENCODE
+    first_frame: int | None = None  # the source frames the clip shows
+    last_frame: int | None = None
 
 
 @dataclass
@@ -200,6 +206,11 @@ def segment_record(
         "clip_end_frame": last,
         "clip_start_time": seconds(clock.start_of(first)),
         "clip_end_time": seconds(clock.end_of(last)),
+        # how the clip was cut, and the source frames it really shows (a keyframe
+        # copy starts before clip_start_frame; None where that is not known)
+        "clip_cut": clip.method,
+        "clip_first_frame_shown": clip.first_frame,
+        "clip_last_frame_shown": clip.last_frame,
         "best_distance": min(
             (d["distance"] for d in detections if d["distance"] is not None), default=None
         ),

@@ -12,7 +12,8 @@ class Preset:
     interval: int  # analyse every Nth frame unless --interval is given
     description: str
     detector: str  # unless --detector says otherwise
-    # x264's speed preset for accurate cuts: --speed trades clip size for time
+    # x264's speed preset for re-encoded clips (--clips reencode, and codecs mp4 cannot
+    # carry): --speed trades clip size for time
     # (docs/benchmarks.md, "Clip encoding under --speed")
     clip_encoding: str = "veryfast"
 

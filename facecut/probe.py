@@ -16,7 +16,7 @@ from typing import Any
 from .errors import FFmpegError, VideoError
 from .process import last_lines, run_captured, run_command
 from .timecode import FrameClock, parse_rational
-from .tools import find_tools, input_url
+from .tools import GLOBAL_OPTIONS, find_tools, input_url
 
 # Container formats ffprobe reports for still images; they are not videos.
 _IMAGE_FORMATS = (
@@ -243,6 +243,55 @@ def _packet_times(
         raise VideoError(f"{path}: the video stream has no frames")
     starts.sort()
     return starts, keyframes, durations, discarded
+
+
+def shown_frame_times(path: str) -> list[Fraction]:
+    """When each frame of a file's first video stream is shown, sorted, in seconds of
+    its own timeline: the frames an edit list hides are left out. From the packet list
+    (ffprobe, ~20 ms for a clip), or where there is no ffprobe by decoding (ffmpeg's
+    framemd5 of the decoded frames)."""
+    tools = find_tools()
+    if tools.ffprobe is None:
+        text = run_command(
+            [
+                tools.ffmpeg,
+                *GLOBAL_OPTIONS,
+                "-loglevel",
+                "error",
+                "-i",
+                input_url(path),
+                "-map",
+                "0:v:0",
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "framemd5",
+                "-",
+            ],
+            f"checking {Path(path).name}",
+        )
+        return sorted(_framemd5_times(text)[0])
+    packets = run_command(
+        [
+            tools.ffprobe,
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "csv=p=0",
+            input_url(path),
+        ],
+        f"checking {Path(path).name}",
+    )
+    shown = []
+    for line in packets.splitlines():
+        fields = line.strip().split(",")
+        if len(fields) >= 2 and "D" not in fields[1] and fields[0] not in ("", "N/A"):
+            shown.append(Fraction(fields[0]))
+    return sorted(shown)
 
 
 def _strip_prefix(message: str) -> str:

@@ -23,20 +23,31 @@ def ffprobe_streams(path: Path) -> list[dict]:
     return json.loads(out)["streams"]
 
 
-def video_frame_count(path: Path) -> int:
-    video = [s for s in ffprobe_streams(path) if s["codec_type"] == "video"][0]
-    return int(video["nb_read_packets"])
-
-
-def video_duration(path: Path) -> float:
-    """End of the last video frame minus start of the first, from packet times."""
+def shown_packets(path: Path) -> list[tuple[float, float]]:
+    """(start, duration) of each frame of the first video stream that a player shows:
+    packets an edit list hides (ffprobe flags them D, for discard) are left out."""
     exe = shutil.which("ffprobe")
     assert exe
     out = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)],
+                          "packet=pts_time,duration_time,flags", "-of", "csv=p=0", str(path)],
                          check=True, capture_output=True, text=True).stdout
-    rows = sorted((float(a), float(b)) for a, b in
-                  (line.split(",")[:2] for line in out.split()) if a != "N/A")
+    rows = []
+    for line in out.split():
+        start, duration, flags = line.split(",")[:3]
+        if start != "N/A" and "D" not in flags:
+            rows.append((float(start), float(duration) if duration != "N/A" else 0.0))
+    return sorted(rows)
+
+
+def video_frame_count(path: Path) -> int:
+    """Frames a player shows (hidden ones left out: a frame-exact copied clip keeps
+    the frames from the keyframe before its start, and some after its end, hidden)."""
+    return len(shown_packets(path))
+
+
+def video_duration(path: Path) -> float:
+    """End of the last shown video frame minus start of the first, from packet times."""
+    rows = shown_packets(path)
     return rows[-1][0] + rows[-1][1] - rows[0][0]
 
 

@@ -28,14 +28,14 @@ def test_defaults():
     assert (config.preset.name, config.scan.detector, config.scan.interval) == ("accurate", "dlib", 1)
     assert (config.scan.metric, config.scan.model_threshold) == ("euclidean", 0.5)
     assert config.segments.threshold == 0.5  # the model's, when --threshold is not given
-    assert config.cut.mode == "accurate" and config.cut.padding == 0
+    assert config.cut.mode == "exact" and config.cut.padding == 0
     assert config.output.cache and config.output.progress and not config.output.overwrite
 
 
 # Options a rerun may change and still re-segment and re-cut from the cached scan.
 @pytest.mark.parametrize("extra", [
     ["--threshold", "0.4"], ["--min-gap", "2"], ["--min-duration", "1"], ["--padding", "0.5"],
-    ["--copy"], ["--dry-run"], ["--overwrite"], ["--quiet"], ["--calibrate"],
+    ["--copy"], ["--clips", "reencode"], ["--clips", "keyframe"], ["--dry-run"], ["--overwrite"], ["--quiet"], ["--calibrate"],
     ["--num_processes", "1"], ["--json"], ["--output", "elsewhere"],
 ])
 def test_options_that_keep_the_scan_cache(extra):
@@ -73,13 +73,15 @@ def test_cache_key_changes_with_the_inputs_and_the_format():
 
 @pytest.mark.parametrize("extra, expected", [
     ([], {"preset": "accurate", "detector": "dlib", "interval": 1, "detect_size": 640,
-          "cut": "accurate", "threshold": 0.5}),
+          "cut": "exact", "threshold": 0.5}),
     # BlazeFace sees the frame at its own 192 px input, whatever the preset says
     (["--speed"], {"preset": "speed", "detector": "blazeface", "interval": 10,
                    "detect_size": 192}),
     (["--speed", "--detector", "dlib"], {"detector": "dlib", "detect_size": 384}),
     (["--copy", "--padding", "0.25", "--threshold", "0.45"],
-     {"cut": "copy", "padding": 0.25, "threshold": 0.45}),
+     {"cut": "keyframe", "padding": 0.25, "threshold": 0.45}),
+    (["--clips", "reencode"], {"cut": "reencode"}),
+    (["--clips", "keyframe"], {"cut": "keyframe"}),
     (["--dry-run", "--copy"], {"cut": "none"}),
     (["--min-gap", "1/3", "--min-duration", "2"], {"min_gap": float(Fraction(1, 3)),
                                                     "min_duration": 2.0}),
@@ -97,3 +99,11 @@ def test_num_processes_is_capped_at_the_cpu_count():
     cpus = len(os.sched_getaffinity(0))
     assert config_of("--num_processes", "64").processes == cpus
     assert config_of("--num_processes", "1").processes == 1
+
+
+def test_copy_contradicting_clips_is_a_usage_error():
+    from facecut.errors import UsageError
+
+    with pytest.raises(UsageError, match="--copy means --clips keyframe"):
+        config_of("--copy", "--clips", "reencode")
+    assert config_of("--copy", "--clips", "keyframe").cut.mode == "keyframe"

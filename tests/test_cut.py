@@ -10,11 +10,14 @@ from fractions import Fraction
 
 import pytest
 
-from facecut.cut import ClipJob, clip_command
+from facecut.cut import COPY_EXACT, COPY_KEYFRAME, REENCODE, ClipJob, clip_command
 
 SOURCE, CLIP = "file:/v/in.mp4", "file:/out/clip_1.mp4"
 GLOBAL = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 COPY = ["-f", "mp4", "-avoid_negative_ts", "make_zero"]
+# the edit list kept (no timestamp shifting) and written on every track, moov first
+EXACT = ["-f", "mp4", "-c", "copy", "-fps_mode", "passthrough", "-map_metadata", "0",
+         "-movflags", "+faststart", "-t", "3.000000", "-use_editlist", "1"]
 ENCODE = ["-crf", "18", "-fps_mode", "passthrough", "-map_metadata", "0",
           "-movflags", "+faststart", "-pix_fmt", "yuv420p"]
 AAC = ["-acodec", "aac", "-b:a", "192k"]
@@ -22,41 +25,49 @@ CROP = ["-filter_complex", "[0:v:0]crop=trunc(iw/2)*2:trunc(ih/2)*2[s0]", "-map"
 AUDIO = ["-map", "0:a?"]  # every audio stream, and no error where there is none
 
 CASES = {
-    "copy": (
-        {"copy": True, "has_audio": True},
+    "copy, exact": (
+        {"method": COPY_EXACT, "has_audio": True},
+        ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, *EXACT]),
+    "copy, exact, audio re-encoded, odd size copied as it is": (
+        {"method": COPY_EXACT, "has_audio": True, "copy_audio": False, "even_size": False},
+        ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, "-f", "mp4", "-b:a", "192k",
+         "-c", "copy", "-c:a", "aac", "-fps_mode", "passthrough", "-map_metadata", "0",
+         "-movflags", "+faststart", "-t", "3.000000", "-use_editlist", "1"]),
+    "copy from the keyframe": (
+        {"method": COPY_KEYFRAME, "has_audio": True},
         ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, *COPY,
          "-c", "copy", "-fps_mode", "passthrough", "-map_metadata", "0", "-t", "3.000000"]),
-    "copy, audio re-encoded": (
-        {"copy": True, "has_audio": True, "copy_audio": False},
+    "copy from the keyframe, audio re-encoded": (
+        {"method": COPY_KEYFRAME, "has_audio": True, "copy_audio": False},
         ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, *COPY, "-b:a", "192k",
          "-c", "copy", "-c:a", "aac", "-fps_mode", "passthrough", "-map_metadata", "0",
          "-t", "3.000000"]),
-    "copy, no audio": (
-        {"copy": True, "has_audio": False},
+    "copy from the keyframe, no audio": (
+        {"method": COPY_KEYFRAME, "has_audio": False},
         ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *COPY,
          "-c", "copy", "-fps_mode", "passthrough", "-map_metadata", "0", "-t", "3.000000"]),
-    "copy, odd size: copied as it is": (
-        {"copy": True, "has_audio": True, "even_size": False, "threads": 2},
+    "copy from the keyframe, odd size: copied as it is": (
+        {"method": COPY_KEYFRAME, "has_audio": True, "even_size": False, "threads": 2},
         ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, *COPY,
          "-c", "copy", "-fps_mode", "passthrough", "-map_metadata", "0", "-t", "3.000000"]),
-    "accurate": (
-        {"copy": False, "has_audio": True},
+    "reencode": (
+        {"method": REENCODE, "has_audio": True},
         ["-ss", "2.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, "-f", "mp4", *AAC, *ENCODE,
          "-preset", "veryfast", "-t", "3.000000", "-vcodec", "libx264"]),
-    "accurate, decoding from a keyframe before the start": (
-        {"copy": False, "has_audio": True, "start": Fraction(61, 30), "decode_from": Fraction(1)},
+    "reencode, decoding from a keyframe before the start": (
+        {"method": REENCODE, "has_audio": True, "start": Fraction(61, 30), "decode_from": Fraction(1)},
         ["-ss", "1.000000", "-i", SOURCE, "-map", "0:v:0", *AUDIO, "-f", "mp4", *AAC, *ENCODE,
          "-preset", "veryfast", "-ss", "1.033333", "-t", "3.000000", "-vcodec", "libx264"]),
-    "accurate, from the first frame": (
-        {"copy": False, "has_audio": True, "start": Fraction(0), "decode_from": Fraction(0)},
+    "reencode, from the first frame": (
+        {"method": REENCODE, "has_audio": True, "start": Fraction(0), "decode_from": Fraction(0)},
         ["-i", SOURCE, "-map", "0:v:0", *AUDIO, "-f", "mp4", *AAC, *ENCODE,
          "-preset", "veryfast", "-t", "3.000000", "-vcodec", "libx264"]),
-    "accurate, odd size": (
-        {"copy": False, "has_audio": True, "even_size": False},
+    "reencode, odd size": (
+        {"method": REENCODE, "has_audio": True, "even_size": False},
         ["-ss", "2.000000", "-i", SOURCE, *CROP, *AUDIO, "-f", "mp4", *AAC, *ENCODE,
          "-preset", "veryfast", "-t", "3.000000", "-vcodec", "libx264"]),
-    "accurate, odd size, no audio, one thread, --speed": (
-        {"copy": False, "has_audio": False, "even_size": False, "threads": 1,
+    "reencode, odd size, no audio, one thread, --speed": (
+        {"method": REENCODE, "has_audio": False, "even_size": False, "threads": 1,
          "encoding": "ultrafast"},
         ["-ss", "2.000000", "-i", SOURCE, *CROP, "-f", "mp4", *ENCODE,
          "-preset", "ultrafast", "-t", "3.000000", "-threads", "1", "-vcodec", "libx264"]),
@@ -65,6 +76,8 @@ CASES = {
 
 @pytest.mark.parametrize("fields, middle", CASES.values(), ids=CASES.keys())
 def test_clip_command(fields, middle):
+    fields = dict(fields)  # the case table is shared: never change it
+    method = fields.pop("method")
     job = ClipJob(**{"source": "/v/in.mp4", "destination": "/out/clip_1.mp4",
                      "start": Fraction(2), "duration": Fraction(3), **fields})
-    assert clip_command(job, "/usr/bin/ffmpeg") == ["/usr/bin/ffmpeg", *middle, CLIP, *GLOBAL]
+    assert clip_command(job, "/usr/bin/ffmpeg", method) == ["/usr/bin/ffmpeg", *middle, CLIP, *GLOBAL]

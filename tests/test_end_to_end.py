@@ -119,7 +119,7 @@ def test_speed_preset(montage, reference, tmp_path):
     assert doc["settings"]["preset"] == "speed"
     assert measured.f1 >= 0.95
     assert measured.worst_boundary is not None and measured.worst_boundary <= 2
-    # --speed encodes clips faster (x264 ultrafast); they are just as exact
+    # the clips are stream copies, frame-exact through their edit lists
     for segment, clip in zip(doc["segments"], result.clips(), strict=True):
         assert video_frame_count(clip) == segment["end_frame"] - segment["start_frame"] + 1, clip
         assert audio_streams(clip) == 1, clip
@@ -239,7 +239,8 @@ def test_second_run_refuses_then_overwrite_replaces(someone_else_run, reference)
     assert replaced.metadata["settings"]["interval"] == 3
     # no staging left behind, no clip from the earlier run kept
     assert sorted(p.name for p in out.iterdir() if p.name != ".facecut-cache") == [
-        "index.html", "metadata.json", "segments.csv", "segments.edl", "timeline.png"]
+        "index.html", "metadata.json", "segments.csv", "segments.edl", "segments.fcpxml",
+        "segments.otio", "segments.xml", "timeline.png"]
 
 
 @pytest.mark.slow
@@ -249,7 +250,7 @@ def test_padding_copy_and_interval(short_montage, reference, tmp_path):
                      output=tmp_path / "out")
     assert result.code == 0, result.stderr
     doc = result.metadata
-    assert doc["settings"]["cut"] == "copy" and doc["settings"]["interval"] == 3
+    assert doc["settings"]["cut"] == "keyframe" and doc["settings"]["interval"] == 3
     sampled = -(-short_montage.frame_count // 3)
     assert doc["stats"]["frames_analysed"] == sampled + doc["stats"]["frames_refined"]
     [segment] = doc["segments"]

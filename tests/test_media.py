@@ -7,7 +7,7 @@ import pytest
 
 import montage as montage_builder
 from facecut import tools
-from facecut.cut import ClipJob, clip_command
+from facecut.cut import COPY_EXACT, COPY_KEYFRAME, REENCODE, ClipJob, clip_command
 from facecut.decode import read_frames
 from facecut.errors import VideoError
 from facecut.probe import probe
@@ -100,15 +100,16 @@ def test_ffmpeg_version(banner, version):
     assert tools.ffmpeg_version(banner) == version
 
 
-@pytest.mark.parametrize("copy, encoding, expected", [
-    (False, "veryfast", ["-preset", "veryfast", "-crf", "18"]),
-    (False, "ultrafast", ["-preset", "ultrafast", "-crf", "18"]),  # --speed
-    (True, "ultrafast", None),  # stream copy: no encoder at all
+@pytest.mark.parametrize("method, encoding, expected", [
+    (REENCODE, "veryfast", ["-preset", "veryfast", "-crf", "18"]),
+    (REENCODE, "ultrafast", ["-preset", "ultrafast", "-crf", "18"]),  # --speed
+    (COPY_KEYFRAME, "ultrafast", None),  # stream copy: no encoder at all
+    (COPY_EXACT, "ultrafast", None),
 ])
-def test_clip_command_encodes_with_the_presets_x264_speed(copy, encoding, expected):
+def test_clip_command_encodes_with_the_presets_x264_speed(method, encoding, expected):
     job = ClipJob(source="in.mp4", destination="out/clip_1.mp4", start=Fraction(2),
-                  duration=Fraction(3), copy=copy, has_audio=True, encoding=encoding)
-    args = clip_command(job, "ffmpeg")
+                  duration=Fraction(3), has_audio=True, encoding=encoding)
+    args = clip_command(job, "ffmpeg", method)
     if expected is None:
         assert "-preset" not in args and "libx264" not in args
     else:

@@ -26,7 +26,7 @@ def settings(padding=Fraction(0)):
                                     metric="euclidean", model_threshold=0.5),
                   segments=SegmentSettings(threshold=0.6, min_gap=Fraction(1, 2),
                                            min_duration=Fraction(0)),
-                  cut=CutSettings(mode="accurate", padding=padding, encoding="veryfast"),
+                  cut=CutSettings(mode="exact", padding=padding, encoding="veryfast"),
                   output=OutputSettings())
 
 
@@ -49,7 +49,7 @@ def build(padding=Fraction(0), clips=None):
 def test_metadata_has_the_contract_fields():
     doc = build()
     json.dumps(doc)  # serialisable
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert doc["video"]["fps_rational"] == "30000/1001"
     assert doc["video"]["fps"] == pytest.approx(29.97003)
     for key in ("path", "frame_count", "duration", "width", "height", "has_audio"):
@@ -70,6 +70,14 @@ def test_segment_times_and_detections():
     assert segment["detections"][0]["box"] == {"x": 1, "y": 2, "w": 30, "h": 40}
     assert segment["detections"][0]["distance"] == 0.4
     assert segment["detections"][0]["matched_by"] == "self"
+
+
+def test_each_clip_says_how_it_was_cut_and_what_it_shows():
+    outcome = ClipOutcome("clip_1.mp4", None, "copy-keyframe", 4, 19)
+    segment = build(clips=[outcome])["segments"][0]
+    assert (segment["clip_cut"], segment["clip_first_frame_shown"],
+            segment["clip_last_frame_shown"]) == ("copy-keyframe", 4, 19)
+    assert (segment["clip_start_frame"], segment["clip_end_frame"]) == (10, 19)  # as asked
 
 
 def test_padding_recorded_separately():

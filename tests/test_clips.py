@@ -1,0 +1,141 @@
+"""Frame-exact lossless clips on real media: every clip shows exactly the source frames
+its segment says, checked by decoding both (a copied clip decodes to the very same
+pixels), with audio in sync; where mp4 cannot carry the codec, the clip is re-encoded
+and says so."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import montage as montage_builder
+from checks import audio_offset, video_frame_count
+from conftest import run_cli
+from montage import Part, ffmpeg
+
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
+# Someone else for 3 s, the target for 4 s (frames 90..209), someone else for 3 s. With
+# a keyframe every 4 s (frames 0, 120, 240) the target starts and ends mid-GOP, and the
+# B-frames after his last frame are where a plain stream copy runs long.
+PARTS = [
+    Part(("d18.mp4",), 0, 3, 30, False),
+    Part((montage_builder.TARGET,), 0, 4, 30, True),
+    Part(("d19.mp4",), 0, 3, 30, False),
+]
+ENCODINGS = {
+    "h264, 4 s GOP, 3 B-frames": (
+        "mp4", ["-c:v", "libx264", "-preset", "veryfast", "-g", "120", "-keyint_min", "120",
+                "-sc_threshold", "0", "-bf", "3", "-c:a", "aac"]),
+    "hevc 10-bit": (
+        "mp4", ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+                "-x265-params", "keyint=120:min-keyint=120:scenecut=0:bframes=3:log-level=error",
+                "-tag:v", "hvc1", "-c:a", "aac"]),
+    "vp9 and opus in webm": (
+        "webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "120",
+                 "-c:a", "libopus"]),
+}
+
+
+@pytest.fixture(scope="module")
+def plain(media_dir: Path) -> montage_builder.Montage:
+    return montage_builder.build(PARTS, media_dir / "clips-plain.mp4")
+
+
+def encode(plain: montage_builder.Montage, folder: Path, name: str, suffix: str,
+           options: list[str]) -> Path:
+    path = folder / f"{name.replace(' ', '_').replace(',', '')}.{suffix}"
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-y", "-i", str(plain.path), *options,
+                    str(path)], check=True)
+    return path
+
+
+def frame_digests(path: Path, width: int, height: int) -> list[str]:
+    """md5 of every frame a player shows, decoded to grey at the source's size."""
+    data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0",
+                           "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                          check=True, capture_output=True).stdout
+    size = width * height
+    return [hashlib.md5(data[i:i + size]).hexdigest() for i in range(0, len(data), size)]
+
+
+def run(video: Path, reference: Path, out: Path, *extra: str) -> dict:
+    result = run_cli("--video", str(video), "--reference", str(reference), "--speed",
+                     "--num_processes", "2", *extra, output=out)
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    assert len(doc["segments"]) == 1, doc["segments"]
+    return doc
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_copied_clip_shows_exactly_the_segments_frames(name, plain, reference, tmp_path):
+    suffix, options = ENCODINGS[name]
+    video = encode(plain, tmp_path, name, suffix, options)
+    doc = run(video, reference, tmp_path / "out")
+    segment = doc["segments"][0]
+    first, last = segment["clip_start_frame"], segment["clip_end_frame"]
+    # the target's part, found to the frame (90..209) or within one
+    assert abs(first - 90) <= 1 and abs(last - 209) <= 1, (first, last)
+    assert segment["clip_cut"] == "copy-exact"
+    assert (segment["clip_first_frame_shown"], segment["clip_last_frame_shown"]) == (first, last)
+    clip = tmp_path / "out" / segment["clip"]
+    source = frame_digests(video, plain.width, plain.height)
+    shown = frame_digests(clip, plain.width, plain.height)
+    assert len(shown) == last - first + 1 == video_frame_count(clip)
+    assert shown == source[first:last + 1]  # the same pixels, first to last
+    offset = audio_offset(clip, video, segment["clip_start_time"])
+    assert abs(offset) <= 1 / 30, f"audio off by {offset * 1000:.1f} ms"
+
+
+def test_a_codec_mp4_cannot_carry_is_re_encoded_and_says_so(plain, reference, tmp_path):
+    video = tmp_path / "mpeg2.ts"
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-y", "-i", str(plain.path), "-c:v",
+                    "mpeg2video", "-q:v", "3", "-g", "120", "-c:a", "mp2", str(video)], check=True)
+    doc = run(video, reference, tmp_path / "out")
+    segment = doc["segments"][0]
+    first, last = segment["clip_start_frame"], segment["clip_end_frame"]
+    assert segment["clip_cut"] == "reencode"
+    clip = tmp_path / "out" / segment["clip"]
+    assert video_frame_count(clip) == last - first + 1
+    assert_first_frame_is(clip, video, first, plain)
+
+
+def test_reencode_and_keyframe_clips_on_request(plain, reference, tmp_path):
+    suffix, options = ENCODINGS["h264, 4 s GOP, 3 B-frames"]
+    video = encode(plain, tmp_path, "h264", suffix, options)
+    again = run(video, reference, tmp_path / "reencode", "--clips", "reencode")
+    segment = again["segments"][0]
+    first, last = segment["clip_start_frame"], segment["clip_end_frame"]
+    assert again["settings"]["cut"] == "reencode" and segment["clip_cut"] == "reencode"
+    clip = tmp_path / "reencode" / segment["clip"]
+    assert video_frame_count(clip) == last - first + 1
+    assert_first_frame_is(clip, video, first, plain)
+    # --copy, as before: a keyframe copy starts on frame 0, the keyframe before 90
+    early = run(video, reference, tmp_path / "keyframe", "--copy")
+    segment = early["segments"][0]
+    assert early["settings"]["cut"] == "keyframe" and segment["clip_cut"] == "copy-keyframe"
+    assert segment["clip_first_frame_shown"] == 0
+    assert video_frame_count(tmp_path / "keyframe" / segment["clip"]) >= \
+        segment["clip_end_frame"] + 1
+
+
+def assert_first_frame_is(clip: Path, video: Path, first: int,
+                          plain: montage_builder.Montage) -> None:
+    """A re-encoded clip's first picture is closest to source frame `first`, not to
+    either neighbour (its pixels differ a little from the source's). Source frames by
+    index, decoding the whole file: seeking by time would depend on its container's
+    timeline (MPEG-TS starts at 1.4 s here)."""
+    def grey(path: Path) -> np.ndarray:
+        data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map",
+                               "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo",
+                               "-pix_fmt", "gray", "-"], check=True, capture_output=True).stdout
+        return np.frombuffer(data, np.uint8).reshape(-1, plain.height, plain.width)
+
+    head = grey(clip)[0].astype(np.float64)
+    source = grey(video)
+    errors = [float(np.mean((head - source[i]) ** 2)) for i in (first - 1, first, first + 1)]
+    assert int(np.argmin(errors)) == 1, errors
