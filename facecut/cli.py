@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .analysis import EXIT_ERROR, batch_exit_code
+from .analysis import EXIT_ERROR, EXIT_NOT_FOUND, batch_exit_code
 from .config import (
     ClipMode,
     Config,
@@ -28,7 +28,7 @@ from .config import (
     ScanSettings,
     SegmentSettings,
 )
-from .errors import FacecutError, Interrupted, UsageError
+from .errors import FacecutError, Interrupted, OutputError, UsageError
 from .presets import ACCURATE, SPEED
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,13 @@ def _add_clip_options(group: argparse._ArgumentGroup) -> None:
         "--copy",
         action="store_true",
         help="the same as --clips keyframe (kept for existing scripts)",
+    )
+    group.add_argument(
+        "--supercut",
+        action="store_true",
+        help="also write supercut.mp4: every appearance (with --padding) in time order in "
+        "one file, each frame once, re-encoded (x264 + AAC; a lossless one cannot be "
+        "made frame-exact with ffmpeg)",
     )
     group.add_argument(
         "--dry-run",
@@ -391,6 +398,7 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
             cache=not arguments.no_cache,
             calibrate=arguments.calibrate,
             progress=not arguments.quiet,
+            supercut=arguments.supercut,
         ),
     )
 
@@ -415,6 +423,17 @@ def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[P
     if arguments.ray_address and arguments.backend != "ray":
         raise UsageError("--ray-address needs --backend ray")
     return videos, photos, outputs
+
+
+def _check_batch_supercut(base: Path, overwrite: bool) -> None:
+    """Before anything is scanned: the batch's supercut may be written."""
+    from .cut import SUPERCUT
+
+    if (base / SUPERCUT).exists() and not overwrite:
+        raise OutputError(
+            f"{base / SUPERCUT}: already exists (an earlier batch's supercut); pass "
+            "--overwrite to replace it, or choose another --output"
+        )
 
 
 def _embed_photos(config: Config, outputs: Sequence[Path], backend: Any) -> Any:
@@ -453,6 +472,8 @@ def _main(arguments: argparse.Namespace) -> int:
     videos, photos, outputs = _inputs(arguments)
     batch = len(videos) > 1
     config = build_config(arguments, photos)
+    if batch and config.output.supercut:
+        _check_batch_supercut(_batch_base(arguments), arguments.overwrite)
     log.debug(f"configuration: {config}")
     backend: Any = None
     if arguments.backend == "local":
@@ -493,7 +514,41 @@ def _main(arguments: argparse.Namespace) -> int:
         raise
     if backend is not None:
         backend.close()
+    if batch and config.output.supercut:
+        codes.append(_batch_supercut(config, outputs, _batch_base(arguments), arguments.json))
     return batch_exit_code(codes)
+
+
+def _batch_base(arguments: argparse.Namespace) -> Path:
+    """The folder that holds a batch's results folders (and its supercut)."""
+    return Path(arguments.output or "Results")
+
+
+def _batch_supercut(config: Config, outputs: Sequence[Path], base: Path, as_json: bool) -> int:
+    """--supercut with several videos: their supercuts in one file, base/supercut.mp4;
+    the exit code it adds (a failure is an error, as a failed clip is)."""
+    from .cut import SUPERCUT, cut_batch_supercut
+
+    destination = base / SUPERCUT
+    try:
+        joined = cut_batch_supercut(outputs, destination, config.cut.encoding)
+    except FacecutError as error:
+        _report(error, debug=False)
+        _emit(as_json, {"video": None, "status": "error", "error": str(error)})
+        return EXIT_ERROR
+    if as_json:
+        _emit(
+            True,
+            {
+                "video": None,
+                "status": "supercut",
+                "videos": joined,
+                "output": str(destination) if joined else None,
+            },
+        )
+    elif joined:
+        _say(f"supercut of {joined} video(s): {destination}")
+    return EXIT_NOT_FOUND if not joined else 0
 
 
 def _run_jobs(

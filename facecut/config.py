@@ -88,6 +88,7 @@ class OutputSettings:
     cache: bool = True  # keep the scan next to the results; reuse it when it fits
     calibrate: bool = False  # scan, then report face distances instead of cutting
     progress: bool = True  # one progress bar per worker
+    supercut: bool = False  # also every appearance in one file, supercut.mp4
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ command built in ffmpeg-python's graph, several cut at once."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from . import mp4, testing
 from .config import ClipMode, Config
 from .decode import SEEK_MARGIN
 from .errors import FacecutError, Interrupted
-from .metadata import ClipOutcome
+from .metadata import ClipOutcome, SupercutOutcome
 from .probe import VideoInfo, shown_frame_times
 from .process import children, cpu_count, run_command
 from .segments import Segment, clip_frames
@@ -270,3 +272,162 @@ def cut_clips(
                 # wait for them; a bug in one cut leaves other videos' cuts running
                 children.kill_all()
             raise
+
+
+# ---------------------------------------------------------------- supercut
+
+SUPERCUT = "supercut.mp4"
+
+
+def supercut_command(
+    video: VideoInfo,
+    ranges: Sequence[tuple[int, int]],
+    destination: str,
+    encoding: str,
+    ffmpeg_exe: str,
+) -> list[str]:
+    """One ffmpeg command that joins the frame ranges into one file, re-encoded.
+
+    ffmpeg cannot copy several ranges into one mp4 frame-exactly (its muxer writes
+    one edit per track), so the supercut is encoded: each range is an input of its
+    own, seeked to before its keyframe and trimmed to its exact frames and samples (as
+    a re-encoded clip is), and ffmpeg's concat filter joins them with no gap: each
+    part's timestamps follow the last one's end, variable frame rates kept."""
+    parts = []
+    for first, last in ranges:
+        start = video.clock.start_of(first)
+        duration = video.clock.end_of(last) - start
+        seek = max(Fraction(0), video.keyframe_at_or_before(start) - SEEK_MARGIN)
+        seek = Fraction(seconds_arg(seek)) if seek > 0 else Fraction(0)
+        source = ffmpeg.input(input_url(video.path), **({"ss": seconds_arg(seek)} if seek else {}))
+        window = {"start": seconds_arg(start - seek), "duration": seconds_arg(duration)}
+        parts.append(source["v:0"].trim(**window).setpts("PTS-STARTPTS"))
+        if video.has_audio:
+            parts.append(source["a:0"].filter("atrim", **window).filter("asetpts", "PTS-STARTPTS"))
+    joined = ffmpeg.concat(*parts, v=1, a=1 if video.has_audio else 0).node
+    picture = joined[0]
+    if video.width % 2 or video.height % 2:
+        # yuv420p needs even sizes; crop one pixel rather than rescale.
+        picture = picture.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
+    streams = [picture, *([joined[1]] if video.has_audio else [])]
+    options: dict[str, object] = {
+        "format": "mp4",
+        "fps_mode": "passthrough",
+        "vcodec": "libx264",
+        "preset": encoding,
+        "crf": 18,
+        "pix_fmt": "yuv420p",
+        "movflags": "+faststart",
+    }
+    if video.has_audio:
+        options.update({"acodec": "aac", "b:a": "192k"})
+    args: list[str] = (
+        ffmpeg.output(*streams, input_url(destination), **options)
+        .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
+        .overwrite_output()
+        .compile(cmd=ffmpeg_exe)
+    )
+    return args
+
+
+def cut_supercut(
+    video: VideoInfo, ranges: Sequence[tuple[int, int]], config: Config, staging: Path
+) -> SupercutOutcome:
+    """supercut.mp4 of the frame ranges, checked (its frame count from its packets); a
+    failure is recorded, never raised (the clips are already cut)."""
+    started = time.monotonic()
+    wanted = sum(last - first + 1 for first, last in ranges)
+    destination = staging / SUPERCUT
+    try:
+        with _CUT_SLOTS:
+            run_command(
+                supercut_command(
+                    video, ranges, str(destination), config.cut.encoding, find_tools().ffmpeg
+                ),
+                f"cutting {SUPERCUT}",
+            )
+        shown = len(shown_frame_times(str(destination)))
+    except Interrupted:
+        raise
+    except FacecutError as error:
+        destination.unlink(missing_ok=True)
+        return SupercutOutcome(None, tuple(ranges), 0, time.monotonic() - started, str(error))
+    seconds = time.monotonic() - started
+    if shown != wanted:
+        destination.unlink(missing_ok=True)
+        problem = f"{SUPERCUT}: {shown} frames, {wanted} wanted; not kept"
+        return SupercutOutcome(None, tuple(ranges), 0, seconds, problem)
+    return SupercutOutcome(SUPERCUT, tuple(ranges), shown, seconds)
+
+
+def batch_supercut_command(
+    parts: Sequence[VideoInfo], destination: str, encoding: str, ffmpeg_exe: str
+) -> list[str]:
+    """One file of several videos' supercuts, one after another: each scaled into the
+    first one's frame (aspect kept, padded), its sound resampled to 48 kHz stereo, or
+    silence where it has none, so the concat filter can join parts that differ."""
+    width, height = parts[0].width - parts[0].width % 2, parts[0].height - parts[0].height % 2
+    streams = []
+    for part in parts:
+        source = ffmpeg.input(input_url(part.path))
+        streams.append(
+            source["v:0"]
+            .filter("scale", width, height, force_original_aspect_ratio="decrease")
+            .filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2")
+            .filter("setsar", 1)
+        )
+        if part.has_audio:
+            sound = source["a:0"]
+        else:
+            sound = ffmpeg.input(
+                "anullsrc=r=48000:cl=stereo", f="lavfi", t=seconds_arg(part.duration)
+            )["a"]
+        streams.append(
+            sound.filter("aresample", 48000).filter(
+                "aformat", sample_fmts="fltp", channel_layouts="stereo"
+            )
+        )
+    joined = ffmpeg.concat(*streams, v=1, a=1).node
+    args: list[str] = (
+        ffmpeg.output(
+            joined[0],
+            joined[1],
+            input_url(destination),
+            format="mp4",
+            fps_mode="passthrough",
+            vcodec="libx264",
+            preset=encoding,
+            crf=18,
+            pix_fmt="yuv420p",
+            movflags="+faststart",
+            acodec="aac",
+            **{"b:a": "192k"},
+        )
+        .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
+        .overwrite_output()
+        .compile(cmd=ffmpeg_exe)
+    )
+    return args
+
+
+def cut_batch_supercut(folders: Sequence[Path], destination: Path, encoding: str) -> int:
+    """destination: the supercuts in `folders` (each video's results, in input order)
+    joined; returns how many there were (0: none, nothing written). Written next to
+    its destination under a temporary name and renamed when complete. Raises
+    FFmpegError if ffmpeg fails."""
+    from .probe import probe
+
+    parts = [probe(str(folder / SUPERCUT)) for folder in folders if (folder / SUPERCUT).is_file()]
+    if not parts:
+        return 0
+    partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    try:
+        with _CUT_SLOTS:
+            run_command(
+                batch_supercut_command(parts, str(partial), encoding, find_tools().ffmpeg),
+                f"cutting {destination}",
+            )
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(parts)

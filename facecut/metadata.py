@@ -58,6 +58,17 @@ class ClipOutcome:
     last_frame: int | None = None
 
 
+@dataclass(frozen=True)
+class SupercutOutcome:
+    """What happened when the supercut was made (--supercut)."""
+
+    file: str | None
+    ranges: tuple[tuple[int, int], ...]  # inclusive source frame ranges, in order
+    frames: int  # frames it shows: each range's frames, each frame once
+    seconds: float  # spent making it
+    error: str | None = None
+
+
 @dataclass
 class Stats:
     frames_analysed: int = 0
@@ -118,6 +129,7 @@ def build_metadata(
     results: Sequence[FrameFaces],
     matches: Mapping[int, Match],
     stats: Stats,
+    supercut: SupercutOutcome | None = None,
 ) -> dict[str, Any]:
     """Assemble metadata.json. `clips[i]` is the outcome for `segments[i]`;
     `matches` says which analysed frames show the person and why."""
@@ -143,6 +155,8 @@ def build_metadata(
             segment_record(index, segment, clip, by_frame, matches, clock, config.cut.padding)
             for index, (segment, clip) in enumerate(zip(segments, clips, strict=True), start=1)
         ],
+        # --supercut: every appearance in one file (null without --supercut)
+        "supercut": None if supercut is None else supercut_record(supercut),
         "summary": {
             "segments": len(segments),
             "seconds_on_screen": seconds(on_screen),
@@ -158,6 +172,17 @@ def build_metadata(
             "workers": stats.workers,
             **stats.extra,
         },
+    }
+
+
+def supercut_record(supercut: SupercutOutcome) -> dict[str, Any]:
+    return {
+        "file": supercut.file,
+        "ranges": [list(pair) for pair in supercut.ranges],
+        "frames": supercut.frames,
+        "cut": "reencode",
+        "seconds": round(supercut.seconds, 3),
+        **({"error": supercut.error} if supercut.error else {}),
     }
 
 

@@ -27,6 +27,7 @@ METADATA = "metadata.json"
 CLIP_NAME = re.compile(r"clip_\d+\.mp4")
 # cut lists for editors and the review page, written beside metadata.json
 EXPORTS = (
+    "supercut.mp4",
     "segments.csv",
     "segments.otio",
     "segments.fcpxml",

@@ -32,15 +32,23 @@ from .analysis import (
 )
 from .cache import CacheKey, ScanCache
 from .config import Config, Job, ScanSettings
-from .cut import cut_clips
+from .cut import cut_clips, cut_supercut
 from .errors import VideoError
 from .exports import segments_csv
 from .faces import FaceEngine
-from .metadata import ClipOutcome, ReferenceSummary, Stats, VideoSummary, build_metadata
+from .metadata import (
+    ClipOutcome,
+    ReferenceSummary,
+    Stats,
+    SupercutOutcome,
+    VideoSummary,
+    build_metadata,
+)
 from .output import METADATA, ResultsFolder
 from .planning import Chunk, plan_chunks
 from .probe import VideoInfo, probe
 from .scan import ScanBackend, scan
+from .segments import supercut_ranges
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +100,10 @@ class Clips:
     drawn meanwhile."""
 
     outcomes: list[ClipOutcome]
-    seconds: float  # spent cutting
+    seconds: float  # spent cutting (the supercut included)
     timeline: str | None = None  # its file name; None if it could not be drawn
     thumbnails: dict[int, str] = field(default_factory=dict)  # appearance -> file name
+    supercut: SupercutOutcome | None = None  # --supercut
 
 
 def run(
@@ -265,13 +274,17 @@ def cut(this: Inputs, found: Analysis, scanned: Scanned, staging: Path) -> Clips
         outcomes = (
             none if config.cut.mode == "none" else cut_clips(video, found.segments, config, staging)
         )
+        supercut = None
+        if config.output.supercut and found.segments and config.cut.mode != "none":
+            ranges = supercut_ranges(found.segments, video.clock, config.cut.padding)
+            supercut = cut_supercut(video, ranges, config, staging)
         seconds = time.monotonic() - started
         try:
             timeline, thumbnails = pictures.result()
         except Exception as error:  # noqa: BLE001 - a picture never costs the clips
             log.warning(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
             timeline, thumbnails = None, {}
-    return Clips(outcomes, seconds, timeline, thumbnails)
+    return Clips(outcomes, seconds, timeline, thumbnails, supercut)
 
 
 def describe(
@@ -304,6 +317,7 @@ def describe(
         results=found.frames,
         matches=found.matches,
         stats=stats,
+        supercut=clips.supercut,
     )
 
 
@@ -324,6 +338,8 @@ def write(results: ResultsFolder, document: dict[str, Any], clips: Clips) -> Non
 
 def report(job: Job, document: dict[str, Any]) -> RunReport:
     failed = [segment["error"] for segment in document["segments"] if segment.get("error")]
+    if document["supercut"] and document["supercut"].get("error"):
+        failed.append(document["supercut"]["error"])  # asked for and missing: an error
     for error in failed:
         log.warning(error)
     segments = len(document["segments"])

@@ -249,3 +249,18 @@ def clip_frames(segment: Segment, clock: FrameClock, padding: Fraction) -> tuple
     first = clock.frame_at(segment.start_time(clock) - padding)
     last = clock.last_frame_before(segment.end_time(clock) + padding)
     return min(first, segment.start_frame), max(last, segment.end_frame)
+
+
+def supercut_ranges(
+    segments: Sequence[Segment], clock: FrameClock, padding: Fraction
+) -> list[tuple[int, int]]:
+    """The inclusive frame ranges of a supercut: every clip's frames (padding
+    included), in time order, where clips that overlap or touch are one range, so no
+    frame is shown twice and none between two clips is left out of both."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(clip_frames(segment, clock, padding) for segment in segments):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged

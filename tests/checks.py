@@ -69,10 +69,10 @@ def pcm(path: Path, start: float | None = None, seconds: float | None = None,
 
 
 def audio_offset(clip: Path, source: Path, clip_start: float, rate: int = 8000,
-                 probe_seconds: float = 2.0, slack: float = 0.5) -> float:
-    """Seconds by which the clip's audio is late (+) or early (-) against the
-    source audio at `clip_start`, by cross-correlation."""
-    piece = pcm(clip, rate=rate)[: int(probe_seconds * rate)]
+                 probe_seconds: float = 2.0, slack: float = 0.5, clip_from: float = 0.0) -> float:
+    """Seconds by which the clip's audio from `clip_from` is late (+) or early (-)
+    against the source audio at `clip_start`, by cross-correlation."""
+    piece = pcm(clip, start=clip_from if clip_from else None, rate=rate)[: int(probe_seconds * rate)]
     begin = max(0.0, clip_start - slack)
     window = pcm(source, start=begin, seconds=len(piece) / rate + 2 * slack, rate=rate)
     assert len(piece) > rate // 4, "clip has too little audio to measure"

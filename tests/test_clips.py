@@ -5,6 +5,7 @@ and says so."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import montage as montage_builder
-from checks import audio_offset, video_frame_count
+from checks import audio_offset, ffprobe_streams, video_frame_count
 from conftest import run_cli
 from montage import Part, ffmpeg
 
@@ -139,3 +140,99 @@ def assert_first_frame_is(clip: Path, video: Path, first: int,
     source = grey(video)
     errors = [float(np.mean((head - source[i]) ** 2)) for i in (first - 1, first, first + 1)]
     assert int(np.argmin(errors)) == 1, errors
+
+
+SUPERCUT_PARTS = [
+    Part(("d18.mp4",), 0, 1, 30, False),
+    Part((montage_builder.TARGET,), 10, 2, 30, True),  # frames 30..89
+    Part(("d20.mp4",), 0, 1, 25, False),
+    Part((montage_builder.TARGET,), 14, 2, 25, True),  # frames 115..164, at 25 fps
+    Part(("d19.mp4",), 0, 1, 30, False),
+]
+
+
+def test_supercut_has_every_appearance_once_with_its_sound(reference, media_dir, tmp_path):
+    """Two appearances, at 30 and at 25 fps: the supercut shows each range's frames once,
+    in order (each join checked against the source's frames on both sides), and its
+    sound is the source's at the first and at the last join."""
+    source = montage_builder.build(SUPERCUT_PARTS, media_dir / "supercut-source.mp4")
+    doc = run_supercut(source, reference, tmp_path / "out")
+    ranges = [tuple(pair) for pair in doc["supercut"]["ranges"]]
+    assert ranges == [(s["clip_start_frame"], s["clip_end_frame"]) for s in doc["segments"]]
+    assert [(abs(a - b) <= 1, abs(c - d) <= 1) for (a, c), (b, d) in
+            zip(ranges, source.target_segments(), strict=True)] == [(True, True)] * 2
+    supercut = tmp_path / "out" / "supercut.mp4"
+    frames = sum(last - first + 1 for first, last in ranges)
+    assert doc["supercut"]["frames"] == frames == video_frame_count(supercut)
+    shown = grey_frames(supercut, source)
+    original = grey_frames(source.path, source)
+    position = 0
+    for first, last in ranges:
+        for at, frame in ((position, first), (position + last - first, last)):
+            here = shown[at].astype(np.float64)
+            errors = [float(np.mean((here - original[i]) ** 2))
+                      for i in (frame - 1, frame, frame + 1)]
+            assert int(np.argmin(errors)) == 1, (at, frame, errors)
+        position += last - first + 1
+    # sound: at the start of the first range and of the last one
+    into = 0.0
+    starts = []
+    for segment in doc["segments"]:
+        starts.append((into, segment["clip_start_time"]))
+        into += segment["clip_end_time"] - segment["clip_start_time"]
+    for clip_from, source_time in (starts[0], starts[-1]):
+        offset = audio_offset(supercut, source.path, source_time, probe_seconds=1.5,
+                              clip_from=clip_from)
+        assert abs(offset) <= 1 / 25, f"audio off by {offset * 1000:.1f} ms at {clip_from} s"
+
+
+def run_supercut(source: montage_builder.Montage, reference: Path, out: Path) -> dict:
+    result = run_cli("--video", str(source.path), "--reference", str(reference), "--supercut",
+                     "--num_processes", "2", output=out)
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    assert len(doc["segments"]) == 2, doc["segments"]
+    assert doc["supercut"]["file"] == "supercut.mp4", doc["supercut"]
+    return doc
+
+
+def grey_frames(path: Path, source: montage_builder.Montage) -> np.ndarray:
+    data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0",
+                           "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                          check=True, capture_output=True).stdout
+    # uint8: a float copy of every frame would be ~350 MB here
+    return np.frombuffer(data, np.uint8).reshape(-1, source.height, source.width)
+
+
+def test_batch_supercut_joins_each_videos_supercut(short_montage, reference, tmp_path):
+    """Two videos, of different sizes, one without sound: each results folder has its
+    supercut, and the batch's folder one of both, in input order: their frames, each
+    in the first video's frame size, with sound (silence for the silent one). A
+    second run without --overwrite is refused before anything is scanned."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first = folder / "a.mp4"
+    first.write_bytes(short_montage.path.read_bytes())
+    second = folder / "b.mp4"  # the target alone, 512x480, no sound
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-y", "-ss", "2", "-t", "3", "-i",
+                    str(montage_builder.CLIPS / montage_builder.TARGET), "-an", "-c:v",
+                    "libx264", "-preset", "veryfast", str(second)], check=True)
+    out = tmp_path / "out"
+    args = ("--video", str(first), str(second), "--reference", str(reference), "--speed",
+            "--supercut", "--json")
+    result = run_cli(*args, output=out)
+    assert result.code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["status"] for r in records] == ["found", "found", "supercut"], records
+    each = [json.loads((out / name / "metadata.json").read_text())["supercut"]["frames"]
+            for name in ("a", "b")]
+    batch = out / "supercut.mp4"
+    assert records[-1]["output"] == str(batch) and records[-1]["videos"] == 2
+    assert video_frame_count(batch) == sum(each) and all(frames > 30 for frames in each)
+    streams = ffprobe_streams(batch)
+    video = next(s for s in streams if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (short_montage.width, short_montage.height)
+    assert [s["codec_type"] for s in streams].count("audio") == 1
+    again = run_cli(*args, output=out)
+    assert again.code == 2 and "supercut.mp4: already exists" in again.stderr, again.stderr
+    assert not again.stdout.strip()  # refused before any video ran

@@ -172,3 +172,30 @@ def test_one_failed_clip_is_recorded_and_the_others_are_cut(video, tmp_path, mon
     doc = json.loads((tmp_path / "out" / "metadata.json").read_text())
     assert "error" in doc["segments"][0] and doc["segments"][1]["clip"] == "clip_2.mp4"
     assert [p.name for p in (tmp_path / "out").glob("clip_*.mp4")] == ["clip_2.mp4"]
+
+
+def test_supercut_joins_every_appearance_once(video, tmp_path):
+    """Two appearances with 0.5 s of padding: frames 10..29 and 60..74 become 0..44
+    and 45..89, which touch: one range of all 90 frames. Without padding, two ranges
+    of 20 and 15 frames, 35 in all."""
+    report = run(config_of(video, "--supercut"), Job(str(video), tmp_path / "out"), REFERENCES,
+                 FakeBackend(between((10, 29), (60, 74))))
+    assert report.exit_code == 0
+    doc = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert doc["supercut"]["file"] == "supercut.mp4" and doc["supercut"]["cut"] == "reencode"
+    assert doc["supercut"]["ranges"] == [[10, 29], [60, 74]] and doc["supercut"]["frames"] == 35
+    assert video_frame_count(tmp_path / "out" / "supercut.mp4") == 35
+    padded = run(config_of(video, "--supercut", "--padding", "0.5"),
+                 Job(str(video), tmp_path / "padded"), REFERENCES,
+                 FakeBackend(between((10, 29), (60, 74))))
+    assert padded.exit_code == 0
+    doc = json.loads((tmp_path / "padded" / "metadata.json").read_text())
+    assert doc["supercut"]["ranges"] == [[0, 89]] and doc["supercut"]["frames"] == FRAMES
+    assert video_frame_count(tmp_path / "padded" / "supercut.mp4") == FRAMES
+
+
+def test_no_supercut_unless_asked(video, tmp_path):
+    run(config_of(video), Job(str(video), tmp_path / "out"), REFERENCES,
+        FakeBackend(between((10, 29))))
+    doc = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert doc["supercut"] is None and not (tmp_path / "out" / "supercut.mp4").exists()

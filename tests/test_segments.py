@@ -193,3 +193,20 @@ def test_lost_near_matches(partial, matched, within, expected):
 def test_frame_ranges():
     assert frame_ranges([7, 3, 4, 5, 9, 4]) == [(3, 6), (7, 8), (9, 10)]
     assert frame_ranges([]) == []
+
+
+@pytest.mark.parametrize("segments, padding, expected", [
+    ([], 0, []),
+    ([(10, 19)], 0, [(10, 19)]),
+    ([(40, 49), (10, 19)], 0, [(10, 19), (40, 49)]),  # time order
+    ([(10, 19), (20, 29)], 0, [(10, 29)]),  # touching: one range
+    ([(10, 19), (25, 29)], Fraction(1, 10), [(7, 32)]),  # padding makes them overlap
+    ([(10, 19), (40, 49)], Fraction(1, 10), [(7, 22), (37, 52)]),
+    ([(0, 5), (95, 99)], Fraction(1), [(0, 35), (65, 99)]),  # clamped to the video
+])
+def test_supercut_ranges(segments, padding, expected):
+    from facecut.segments import supercut_ranges
+
+    clock = FrameClock.constant(100, Fraction(30))
+    found = supercut_ranges([Segment(a, b) for a, b in segments], clock, Fraction(padding))
+    assert found == expected
