@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 # Boxes whose payload is a list of boxes, on the way to the ones we edit.
-_CONTAINERS = frozenset({"moov", "trak", "edts"})
+_CONTAINERS = frozenset({"moov", "trak", "edts", "mdia", "minf", "stbl"})
 
 
 class Mp4Error(ValueError):
@@ -39,7 +39,8 @@ class Box:
 
 
 def boxes(data: bytes, start: int = 0, end: int | None = None, parent: str = "") -> Iterator[Box]:
-    """Every box under `parent`, depth first, descending into moov, trak and edts."""
+    """Every box under `parent`, depth first, descending into moov, trak, edts, mdia,
+    minf and stbl."""
     end = len(data) if end is None else end
     position = start
     while position + 8 <= end:
@@ -117,3 +118,74 @@ def end_at(data: bytes, seconds: Fraction) -> bytes:
             offset, layout = _duration_field(out, box)
             _set_at_most(out, offset, layout, units)
     return bytes(out)
+
+
+def _track_boxes(data: bytes, found: list[Box], trak: Box) -> dict[str, Box]:
+    """The boxes of one track, by their path below it (e.g. "mdia/mdhd")."""
+    inside = {}
+    for box in found:
+        if trak.start <= box.start and box.end <= trak.end and box is not trak:
+            inside[box.path.removeprefix("moov/trak/")] = box
+    return inside
+
+
+def _sample_times(data: bytes, stts: Box, ctts: Box | None) -> list[int]:
+    """Each sample's presentation time (decode time plus composition offset), in the
+    track's timescale, in file order."""
+    (count,) = struct.unpack_from(">I", data, stts.start + 4)
+    times, clock = [], 0
+    for entry in range(count):
+        samples, delta = struct.unpack_from(">II", data, stts.start + 8 + 8 * entry)
+        for _ in range(samples):
+            times.append(clock)
+            clock += delta
+    if ctts is not None:
+        version = data[ctts.start]
+        (count,) = struct.unpack_from(">I", data, ctts.start + 4)
+        index = 0
+        for entry in range(count):
+            samples, offset = struct.unpack_from(
+                ">Ii" if version else ">II", data, ctts.start + 8 + 8 * entry
+            )
+            for _ in range(samples):
+                if index < len(times):
+                    times[index] += offset
+                index += 1
+    return times
+
+
+def shown_frames(data: bytes) -> int:
+    """How many frames of the first video track a player that honours the edit list
+    shows: samples whose presentation time falls inside its (single) edit. What
+    ffmpeg's mov demuxer shows, without running anything (the packet check of every
+    exact clip)."""
+    found = list(boxes(data))
+    headers = [box for box in found if box.path == "moov/mvhd"]
+    if not headers:
+        raise Mp4Error("no movie header (moov/mvhd)")
+    movie_scale = _movie_timescale(data, headers[0])
+    for trak in (box for box in found if box.path == "moov/trak"):
+        track = _track_boxes(data, found, trak)
+        handler = track.get("mdia/hdlr")
+        if handler is None or data[handler.start + 8 : handler.start + 12] != b"vide":
+            continue
+        mdhd, stts, elst = (
+            track.get("mdia/mdhd"),
+            track.get("mdia/minf/stbl/stts"),
+            track.get("edts/elst"),
+        )
+        if mdhd is None or stts is None or elst is None:
+            raise Mp4Error("the video track has no media header, sample times or edit list")
+        version = data[mdhd.start]
+        (scale,) = struct.unpack_from(">I", data, mdhd.start + (12 if version == 0 else 20))
+        version = data[elst.start]
+        (count,) = struct.unpack_from(">I", data, elst.start + 4)
+        if count != 1:
+            raise Mp4Error(f"the video track's edit list has {count} entries, not 1")
+        duration, media_time = struct.unpack_from(
+            ">Ii" if version == 0 else ">Qq", data, elst.start + 8
+        )
+        end = media_time + Fraction(duration * scale, movie_scale)
+        times = _sample_times(data, stts, track.get("mdia/minf/stbl/ctts"))
+        return sum(1 for time in times if media_time <= time < end)
+    raise Mp4Error("no video track")
