@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 
 # Audio codecs an mp4 clip can carry as they are (copied; others are re-encoded to AAC).
 MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
-# Video codecs an mp4 clip can carry as they are, and players play there: a clip of
-# any other codec (MPEG-2, ProRes, ...) is re-encoded, and says so in metadata.
-MP4_VIDEO = frozenset({"h264", "hevc", "av1", "vp9"})
+# Video codecs an exact clip copies into mp4: a clip of any other codec (MPEG-2,
+# ProRes, ...) is re-encoded, and says so in metadata. Not AV1: mp4 carries it, but
+# ffmpeg 5.1's default AV1 decoder (libdav1d) shows frames the edit list hides
+# (measured: a 120-frame clip decoded to 121 frames, and to 210 as raw video, while
+# ffprobe and the libaom decoder show 120), so an AV1 copy is not exact in ffmpeg.
+MP4_VIDEO = frozenset({"h264", "hevc", "vp9"})
 
 # How a clip was cut, as metadata.json records it per clip.
 COPY_EXACT = "copy-exact"  # packets copied; an edit list shows exactly the wanted frames
