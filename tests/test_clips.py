@@ -54,13 +54,18 @@ def encode(plain: montage_builder.Montage, folder: Path, name: str, suffix: str,
     return path
 
 
-def frame_digests(path: Path, width: int, height: int) -> list[str]:
-    """md5 of every frame a player shows, decoded to grey at the source's size."""
+def decoded_grey(path: Path, width: int, height: int) -> np.ndarray:
+    """Every frame a player shows, decoded by ffmpeg to grey (uint8: a float copy of
+    every frame of these files would be hundreds of MB)."""
     data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0",
                            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
                           check=True, capture_output=True).stdout
-    size = width * height
-    return [hashlib.md5(data[i:i + size]).hexdigest() for i in range(0, len(data), size)]
+    return np.frombuffer(data, np.uint8).reshape(-1, height, width)
+
+
+def frame_digests(path: Path, width: int, height: int) -> list[str]:
+    """md5 of every frame a player shows, decoded to grey at the source's size."""
+    return [hashlib.md5(frame.tobytes()).hexdigest() for frame in decoded_grey(path, width, height)]
 
 
 def run(video: Path, reference: Path, out: Path, *extra: str) -> dict:
@@ -140,14 +145,8 @@ def assert_first_frame_is(clip: Path, video: Path, first: int,
     either neighbour (its pixels differ a little from the source's). Source frames by
     index, decoding the whole file: seeking by time would depend on its container's
     timeline (MPEG-TS starts at 1.4 s here)."""
-    def grey(path: Path) -> np.ndarray:
-        data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map",
-                               "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo",
-                               "-pix_fmt", "gray", "-"], check=True, capture_output=True).stdout
-        return np.frombuffer(data, np.uint8).reshape(-1, plain.height, plain.width)
-
-    head = grey(clip)[0].astype(np.float64)
-    source = grey(video)
+    head = decoded_grey(clip, plain.width, plain.height)[0].astype(np.float64)
+    source = decoded_grey(video, plain.width, plain.height)
     errors = [float(np.mean((head - source[i]) ** 2)) for i in (first - 1, first, first + 1)]
     assert int(np.argmin(errors)) == 1, errors
 
@@ -174,8 +173,8 @@ def test_supercut_has_every_appearance_once_with_its_sound(reference, media_dir,
     supercut = tmp_path / "out" / "supercut.mp4"
     frames = sum(last - first + 1 for first, last in ranges)
     assert doc["supercut"]["frames"] == frames == video_frame_count(supercut)
-    shown = grey_frames(supercut, source)
-    original = grey_frames(source.path, source)
+    shown = decoded_grey(supercut, source.width, source.height)
+    original = decoded_grey(source.path, source.width, source.height)
     position = 0
     for first, last in ranges:
         for at, frame in ((position, first), (position + last - first, last)):
@@ -204,14 +203,6 @@ def run_supercut(source: montage_builder.Montage, reference: Path, out: Path) ->
     assert len(doc["segments"]) == 2, doc["segments"]
     assert doc["supercut"]["file"] == "supercut.mp4", doc["supercut"]
     return doc
-
-
-def grey_frames(path: Path, source: montage_builder.Montage) -> np.ndarray:
-    data = subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0",
-                           "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                          check=True, capture_output=True).stdout
-    # uint8: a float copy of every frame would be ~350 MB here
-    return np.frombuffer(data, np.uint8).reshape(-1, source.height, source.width)
 
 
 def test_batch_supercut_joins_each_videos_supercut(short_montage, reference, tmp_path):
