@@ -46,9 +46,14 @@ def video_frame_count(path: Path) -> int:
 
 
 def video_duration(path: Path) -> float:
-    """End of the last shown video frame minus start of the first, from packet times."""
+    """End of the last shown video frame minus start of the first, from packet times.
+    Where the last packet has no duration (ffprobe: N/A, as in clips copied from the
+    variable-rate montage), it lasts as long as the gap before it."""
     rows = shown_packets(path)
-    return rows[-1][0] + rows[-1][1] - rows[0][0]
+    last, duration = rows[-1]
+    if duration <= 0 and len(rows) > 1:
+        duration = last - rows[-2][0]
+    return last + duration - rows[0][0]
 
 
 def audio_streams(path: Path) -> int:
