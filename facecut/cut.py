@@ -114,25 +114,36 @@ def clip_command(job: ClipJob, ffmpeg_exe: str, method: str) -> list[str]:
     return args
 
 
+def _encoder_options(encoding: str, audio: bool) -> dict[str, object]:
+    """Every re-encoded output's codecs, clips and supercuts alike: x264 at `encoding`
+    (crf 18, yuv420p, moov first for the web) and, with sound, AAC at 192 kb/s."""
+    options: dict[str, object] = {
+        "vcodec": "libx264",
+        "preset": encoding,
+        "crf": 18,
+        "pix_fmt": "yuv420p",
+        "movflags": "+faststart",
+    }
+    if audio:
+        options.update({"acodec": "aac", "b:a": "192k"})
+    return options
+
+
+def _seeked_input(path: str, decode_from: Fraction) -> tuple[Any, Fraction]:
+    """An input of `path` seeked to `decode_from` rounded down to the microsecond
+    (-ss's own precision), and that seek point: what follows it is trimmed exactly."""
+    seek = Fraction(seconds_arg(decode_from)) if decode_from > 0 else Fraction(0)
+    return ffmpeg.input(input_url(path), **({"ss": seconds_arg(seek)} if seek else {})), seek
+
+
 def _reencode_input(job: ClipJob, options: dict[str, object]) -> Any:
     """The input of a re-encoded clip, and its encoder options added to `options`."""
     decode_from = min(job.start if job.decode_from is None else job.decode_from, job.start)
-    # -ss on the input rounds down to the microsecond; the output -ss trims the rest
-    seek = Fraction(seconds_arg(decode_from)) if decode_from > 0 else Fraction(0)
-    source = ffmpeg.input(input_url(job.source), **({"ss": seconds_arg(seek)} if seek else {}))
+    # the input seek is to the microsecond; the output -ss trims the rest
+    source, seek = _seeked_input(job.source, decode_from)
     if job.start > seek:
         options["ss"] = seconds_arg(job.start - seek)
-    options.update(
-        {
-            "vcodec": "libx264",
-            "preset": job.encoding,
-            "crf": 18,
-            "pix_fmt": "yuv420p",
-            "movflags": "+faststart",
-        }
-    )
-    if job.has_audio:
-        options.update({"acodec": "aac", "b:a": "192k"})
+    options.update(_encoder_options(job.encoding, job.has_audio))
     if job.threads:
         options["threads"] = job.threads
     return source
@@ -151,7 +162,7 @@ def cut_clip(job: ClipJob) -> CutClip:
     """Cut one clip as `job.mode` asks; raise FFmpegError naming the clip on failure.
 
     exact: copied when the codec can go into mp4, then ended on its last frame and
-    checked (the frames it shows, from its packets); a copy that does not show
+    checked (the frames it shows, from its sample tables); a copy that does not show
     exactly the wanted frames, or a codec mp4 cannot carry, is re-encoded instead."""
     name = Path(job.destination).name
     first, last = job.frames
@@ -306,9 +317,9 @@ def supercut_command(
     for first, last in ranges:
         start = video.clock.start_of(first)
         duration = video.clock.end_of(last) - start
-        seek = max(Fraction(0), video.keyframe_at_or_before(start) - SEEK_MARGIN)
-        seek = Fraction(seconds_arg(seek)) if seek > 0 else Fraction(0)
-        source = ffmpeg.input(input_url(video.path), **({"ss": seconds_arg(seek)} if seek else {}))
+        source, seek = _seeked_input(
+            video.path, max(Fraction(0), video.keyframe_at_or_before(start) - SEEK_MARGIN)
+        )
         window = {"start": seconds_arg(start - seek), "duration": seconds_arg(duration)}
         parts.append(source["v:0"].trim(**window).setpts("PTS-STARTPTS"))
         if video.has_audio:
@@ -319,17 +330,8 @@ def supercut_command(
         # yuv420p needs even sizes; crop one pixel rather than rescale.
         picture = picture.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
     streams = [picture, *([joined[1]] if video.has_audio else [])]
-    options: dict[str, object] = {
-        "format": "mp4",
-        "fps_mode": "passthrough",
-        "vcodec": "libx264",
-        "preset": encoding,
-        "crf": 18,
-        "pix_fmt": "yuv420p",
-        "movflags": "+faststart",
-    }
-    if video.has_audio:
-        options.update({"acodec": "aac", "b:a": "192k"})
+    options: dict[str, object] = {"format": "mp4", "fps_mode": "passthrough"}
+    options.update(_encoder_options(encoding, video.has_audio))
     args: list[str] = (
         ffmpeg.output(*streams, input_url(destination), **options)
         .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
@@ -404,13 +406,7 @@ def batch_supercut_command(
             input_url(destination),
             format="mp4",
             fps_mode="passthrough",
-            vcodec="libx264",
-            preset=encoding,
-            crf=18,
-            pix_fmt="yuv420p",
-            movflags="+faststart",
-            acodec="aac",
-            **{"b:a": "192k"},
+            **_encoder_options(encoding, True),
         )
         .global_args(*GLOBAL_OPTIONS, "-loglevel", "error")
         .overwrite_output()
