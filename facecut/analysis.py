@@ -10,7 +10,8 @@ each rule has table-driven tests on synthetic chunk results (tests/test_analysis
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .config import ScanSettings, SegmentSettings
 from .embeddings import distance
 from .errors import VideoError
-from .planning import Chunk, plan_refinement
+from .planning import Chunk, Focus, focus_around, plan_refinement
 from .segments import (
     FrameFaces,
     Match,
@@ -85,9 +86,12 @@ def refinement(
     clock: FrameClock,
     scan: ScanSettings,
     segments: SegmentSettings,
+    frame_size: tuple[int, int] | None = None,
 ) -> list[Chunk]:
-    """Chunks that analyse, searching the whole frame, the frames next to every edge
-    that the first pass skipped (interval > 1) or searched only near tracked faces."""
+    """Chunks that analyse the frames next to every edge that the first pass skipped
+    (interval > 1) or searched only near tracked faces. Given the frame size, each
+    looks only around the appearance's face next to its frames (refinement_focus);
+    else over the whole frame."""
     matched = label(first_pass, scan, segments.threshold)
     partial = {frame for result in first_pass for frame in result.partial}
     if scan.interval == 1 and not partial:
@@ -120,7 +124,32 @@ def refinement(
     lost = lost_near_matches(partial, matched, scan.full_detect_every)
     if lost:
         ranges = frame_ranges([f for a, b in ranges for f in range(a, b)] + lost)
-    return plan_refinement(ranges, join_within=1)
+    focus = None if frame_size is None else refinement_focus(matched, scan, frame_size)
+    return plan_refinement(ranges, join_within=1, focus=focus)
+
+
+def refinement_focus(
+    matched: Mapping[int, Match], scan: ScanSettings, frame_size: tuple[int, int]
+) -> Callable[[int, int], Focus | None]:
+    """Where a refinement chunk of frames [first, stop) looks: around the person's
+    faces on the matched frames within one whole-frame search interval of it (an
+    edge's range always lies next to such a frame; None if none is).
+
+    Why: refinement exists to pin this appearance's edge, and the person's face is
+    near where the first pass saw it; searching only there, for faces no smaller than
+    half theirs, costs a tile or two instead of a tiled search of the whole frame
+    (~75 ms on 720p at 32 px)."""
+    hits = sorted(matched)
+    within = max(scan.interval, scan.full_detect_every)
+
+    def focus(first: int, stop: int) -> Focus | None:
+        near = hits[bisect_left(hits, first - within) : bisect_left(hits, stop + within)]
+        if not near:
+            return None
+        boxes = [matched[frame].face.box for frame in near]
+        return focus_around([(b.x, b.y, b.w, b.h) for b in boxes], *frame_size)
+
+    return focus
 
 
 def frames_refined(results: Sequence[ChunkResult]) -> int:

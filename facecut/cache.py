@@ -24,7 +24,7 @@ import numpy as np
 
 from .analysis import ChunkResult
 from .config import ScanSettings
-from .planning import Chunk
+from .planning import Chunk, Focus
 from .process import children
 from .segments import Box, Face, FrameFaces
 
@@ -36,7 +36,8 @@ CACHE_DIR = ".facecut-cache"
 # 2: track splits no longer follow --threshold; refinement track ids by frame
 # 3: sampled passes embed every 3rd sample; scene thumbnails from every 4th pixel
 # 4: the key holds the whole ScanSettings (metric, tracking constants too)
-FORMAT = 4
+# 5: tiled BlazeFace searches; refinement chunks look around the edge's face (focus)
+FORMAT = 5
 
 
 def file_digest(path: str) -> str:
@@ -77,6 +78,7 @@ def _chunk_doc(chunk: Chunk) -> dict[str, Any]:
         "stop": chunk.stop_frame,
         "interval": chunk.interval,
         "refine": chunk.refine,
+        "focus": None if chunk.focus is None else asdict(chunk.focus),
     }
 
 
@@ -87,6 +89,7 @@ def _chunk(doc: dict[str, Any]) -> Chunk:
         int(doc["stop"]),
         int(doc["interval"]),
         bool(doc["refine"]),
+        None if doc.get("focus") is None else Focus(**{k: int(v) for k, v in doc["focus"].items()}),
     )
 
 
@@ -156,7 +159,12 @@ class ScanCache:
 
     def _file(self, chunk: Chunk) -> Path:
         kind = "refine" if chunk.refine else "chunk"
-        return self.folder / f"{kind}-{chunk.start_frame}-{chunk.stop_frame}-{chunk.interval}.json"
+        name = f"{kind}-{chunk.start_frame}-{chunk.stop_frame}-{chunk.interval}"
+        if chunk.focus is not None:
+            # a rerun with another --threshold may refine the same frames elsewhere
+            focus = chunk.focus
+            name += f"-at-{focus.x}-{focus.y}-{focus.w}-{focus.h}-{focus.smallest}"
+        return self.folder / f"{name}.json"
 
     def plan(self) -> list[Chunk] | None:
         """The first pass's chunks as planned when this scan began (so a rerun with

@@ -29,7 +29,7 @@ from .config import (
     SegmentSettings,
 )
 from .errors import FacecutError, Interrupted, OutputError, UsageError
-from .presets import ACCURATE, SPEED
+from .presets import ACCURATE, SPEED, Preset
 
 log = logging.getLogger(__name__)
 BUG_HINT = "(this is a bug in facecut; rerun with --debug for the traceback)"
@@ -130,9 +130,17 @@ def _add_scan_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--detector",
         metavar="NAME",
-        help="face detector: dlib (default, offline), blazeface (--speed's "
-        "default, offline), or another DeepFace detector, e.g. opencv, "
-        "retinaface, yunet",
+        help="face detector: blazeface (default, offline), dlib (dlib's HOG at "
+        f"{ACCURATE.detect_size} px, offline, slower), or another DeepFace detector, e.g. "
+        "opencv, retinaface, yunet",
+    )
+    group.add_argument(
+        "--min-face",
+        type=_positive_int,
+        metavar="PX",
+        help="smallest face BlazeFace looks for, in pixels of a 1920x1080 frame (scaled "
+        f"for other sizes; default {ACCURATE.min_face}, or {SPEED.min_face} with --speed); "
+        "smaller costs more per frame",
     )
     group.add_argument(
         "--threshold",
@@ -374,6 +382,7 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
     preset = SPEED if arguments.speed else ACCURATE
     metric, model_threshold = default_threshold(arguments.model)
     mode: CutMode = "none" if arguments.dry_run else _clip_mode(arguments)
+    detector = arguments.detector or preset.detector
     return Config(
         preset=preset,
         references=tuple(photos),
@@ -381,11 +390,13 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
         backend=arguments.backend,
         scan=ScanSettings(
             model=arguments.model,
-            detector=arguments.detector or preset.detector,
+            detector=detector,
             detect_size=preset.detect_size,
             interval=arguments.interval or preset.interval,
             metric=metric,
             model_threshold=model_threshold,
+            min_face=_min_face(arguments, preset, detector),
+            full_detect_every=preset.full_detect_every,
         ),
         segments=SegmentSettings(
             threshold=model_threshold if arguments.threshold is None else arguments.threshold,
@@ -401,6 +412,19 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
             supercut=arguments.supercut,
         ),
     )
+
+
+def _min_face(arguments: argparse.Namespace, preset: Preset, detector: str) -> int:
+    from .blazeface import NAME as BLAZEFACE
+
+    if detector != BLAZEFACE:
+        if arguments.min_face is not None:
+            raise UsageError(
+                f"--min-face sets BlazeFace's smallest face; detector {detector!r} works at "
+                f"{preset.detect_size} px instead: drop --min-face or use --detector blazeface"
+            )
+        return 0
+    return int(arguments.min_face or preset.min_face)
 
 
 def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[Path]]:

@@ -42,17 +42,39 @@ class ScanSettings:
     interval: int  # analyse every Nth frame
     metric: str  # "euclidean" or "cosine", the model's
     model_threshold: float  # the model's default match distance (scales split_factor)
+    # BlazeFace: the smallest face a whole-frame search finds, in pixels of a frame
+    # whose longer side is 1920 (tiling.search_plan); 0 searches the whole frame in
+    # one input only. Other detectors work at detect_size instead (0 here).
+    min_face: int = 0
     # A tracked face whose new embedding is farther than split_factor x threshold
     # from the track's previous one is someone else (a cut the thumbnails missed):
     # the track is split. Above 1, so blur or a turn of the same head does not split.
     split_factor: float = 1.3
     embed_every: int = 5  # frames between embeddings of a tracked face
+    # ... once its identity is settled: two embeddings in a row farther than
+    # settled_margin x threshold from the model's threshold (on the shared people,
+    # the target's frames lie at most 0.455 from the reference and others at least
+    # 0.543, threshold 0.5: docs/benchmarks.md, "Threshold"). With a crowd on screen
+    # this bounds the embedding work per frame; a settled face that becomes someone
+    # else without a picture jump is caught up to this many frames late.
+    settled_embed_every: int = 60
+    settled_margin: float = 0.3
     embed_every_samples: int = 3  # the same on sampled passes (--interval > 1), in samples
-    # Analysing every frame, the whole frame is searched for faces on every Nth frame
-    # (and on any picture jump); in between, each tracked face is looked for only
-    # near its last box. A face that appears without a cut is found up to N-1 frames
-    # late. Sampled passes (--interval > 1) and edge refinement search every frame.
+    # The whole frame is searched for faces on every Nth frame (on a sampled pass, the
+    # first sample at least N frames after the last search), and on any picture jump;
+    # in between, each tracked face is looked for only near its last box. A face that
+    # appears without a cut is found up to N-1 frames late; edge refinement, which
+    # searches every frame whole, then finds its first frame.
     full_detect_every: int = 3
+
+    def verdict(self, distance: float) -> int:
+        """-1 if `distance` is clearly a match, +1 if clearly not, 0 if near the
+        model's threshold."""
+        if distance < self.model_threshold * (1 - self.settled_margin):
+            return -1
+        if distance > self.model_threshold * (1 + self.settled_margin):
+            return 1
+        return 0
 
     @property
     def split_distance(self) -> float:
@@ -61,10 +83,11 @@ class ScanSettings:
 
     def same_models(self, other: ScanSettings) -> bool:
         """True if a worker loaded for `other` can scan with these settings."""
-        return (self.model, self.detector, self.detect_size) == (
+        return (self.model, self.detector, self.detect_size, self.min_face) == (
             other.model,
             other.detector,
             other.detect_size,
+            other.min_face,
         )
 
 

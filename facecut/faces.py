@@ -20,8 +20,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blazeface
+from . import blazeface, tiling
 from .errors import ModelError, ReferencePhotoError
+from .planning import Focus
 from .segments import Box
 from .tracking import iou
 
@@ -137,6 +138,8 @@ def _build(model_name: str, task: str) -> Any:
         raise ModelError(f"cannot load {task.replace('_', ' ')} {model_name!r}: {text}") from None
 
 
+_NEAR_BLAZEFACE = "blazeface-short-range"
+
 # A tracked face is looked for again at about this size (pixels): dlib's HOG detector,
 # which upsamples once, finds faces down to ~40 px, so 60 leaves room for the face to
 # shrink between frames.
@@ -164,10 +167,13 @@ class ReferenceFace:
 class FaceEngine:
     """A detector and a recognizer, built once and used for many frames."""
 
-    def __init__(self, model: str, detector: str, detect_size: int) -> None:
+    def __init__(self, model: str, detector: str, detect_size: int, min_face: int = 0) -> None:
         self.model_name = model
         self.detector_name = detector
         self.detect_size = detect_size
+        self.min_face = min_face
+        self._plans: dict[tuple[int, int], tiling.SearchPlan] = {}
+        self._focus_plans: dict[tuple[int, int, int], tiling.SearchPlan] = {}
         install_shipped_weights()
         self.recognizer = _build(model, "facial_recognition")
         # Detectors are built at first use: a process that only embeds photos never
@@ -183,12 +189,19 @@ class FaceEngine:
     # ------------------------------------------------------------ detection
     def _detector(self, name: str) -> Any:
         if name not in self._detectors:
-            self._detectors[name] = (
-                blazeface.BlazeFaceDetector()
-                if name == blazeface.NAME
-                else _build(name, "face_detector")
-            )
+            if name == blazeface.NAME:
+                self._detectors[name] = blazeface.BlazeFaceDetector(blazeface.FULL_RANGE)
+            elif name == _NEAR_BLAZEFACE:
+                self._detectors[name] = blazeface.BlazeFaceDetector(blazeface.SHORT_RANGE)
+            else:
+                self._detectors[name] = _build(name, "face_detector")
         return self._detectors[name]
+
+    @property
+    def near_detector(self) -> Any:
+        """The detector for the window around a tracked face: with BlazeFace, its
+        short-range model, made for faces that fill a good part of the picture."""
+        return self._detector(_NEAR_BLAZEFACE if self.sizes_itself else self.detector_name)
 
     @property
     def detector(self) -> Any:
@@ -206,10 +219,33 @@ class FaceEngine:
     def find_faces(self, frame: np.ndarray, detect_size: int | None = None) -> list[FoundFace]:
         """Detect faces on a copy of `frame` whose longer side is at most
         `detect_size` pixels; return boxes and eyes in `frame`'s own pixels."""
-        limit = detect_size or self.detect_size
         height, width = frame.shape[:2]
-        scale = min(1.0, limit / max(height, width)) if limit > 0 and not self.sizes_itself else 1.0
+        if self.sizes_itself:
+            # BlazeFace: the whole frame at every level its smallest face needs
+            plan = self._plans.get((width, height))
+            if plan is None:
+                plan = self._plans[width, height] = tiling.search_plan(width, height, self.min_face)
+            return self._found(self.detector.search(frame, plan), 1.0, 0, 0, frame.shape)
+        limit = detect_size or self.detect_size
+        scale = min(1.0, limit / max(height, width)) if limit > 0 else 1.0
         return self._detect(frame, scale, 0, 0, frame.shape, self.detector)
+
+    def find_faces_in(self, frame: np.ndarray, focus: Focus) -> list[FoundFace]:
+        """BlazeFace: faces inside the focus region, down to its smallest size (and
+        never below the smallest face of a whole-frame search). Other detectors
+        search the whole frame, as find_faces does."""
+        if not self.sizes_itself:
+            return self.find_faces(frame)
+        height, width = frame.shape[:2]
+        smallest = float(focus.smallest)
+        if self.min_face > 0:
+            smallest = max(smallest, tiling.frame_face(self.min_face, width, height))
+        window = frame[focus.y : focus.y + focus.h, focus.x : focus.x + focus.w]
+        key = (window.shape[1], window.shape[0], round(smallest))
+        plan = self._focus_plans.get(key)
+        if plan is None:
+            plan = self._focus_plans[key] = tiling.plan_for_face(*key)
+        return self._found(self.detector.search(window, plan), 1.0, focus.x, focus.y, frame.shape)
 
     def find_faces_near(self, frame: np.ndarray, boxes: Sequence[Box]) -> list[FoundFace]:
         """Look for each tracked face again in a window around its last box, three
@@ -226,7 +262,7 @@ class FaceEngine:
                 continue
             window = frame[y0:y1, x0:x1]
             scale = 1.0 if self.sizes_itself else min(1.0, TRACKED_FACE_SIZE / side)
-            near = self._detect(window, scale, x0, y0, frame.shape, self.detector)
+            near = self._detect(window, scale, x0, y0, frame.shape, self.near_detector)
             best = max(near, key=lambda face: iou(face.box, box), default=None)
             if best is None or iou(best.box, box) <= 0:
                 continue
@@ -255,10 +291,17 @@ class FaceEngine:
                 interpolation=cv2.INTER_AREA,
             )
         )
-        scale = min(scale, 1.0)
+        return self._found(detector.detect_faces(small), min(scale, 1.0), dx, dy, frame_shape)
+
+    @staticmethod
+    def _found(
+        regions: Sequence[Any], scale: float, dx: int, dy: int, frame_shape: tuple[int, ...]
+    ) -> list[FoundFace]:
+        """A detector's regions, found in an image scaled by `scale` and cut from the
+        frame at (dx, dy), as faces in the frame's pixels (clipped to it)."""
         frame_height, frame_width = frame_shape[:2]
         found: list[FoundFace] = []
-        for region in detector.detect_faces(small):
+        for region in regions:
             x0, y0 = max(0.0, dx + region.x / scale), max(0.0, dy + region.y / scale)
             x1 = min(float(frame_width), dx + (region.x + region.w) / scale)
             y1 = min(float(frame_height), dy + (region.y + region.h) / scale)

@@ -116,6 +116,9 @@ def settings_record(config: Config) -> dict[str, Any]:
         "detect_size": blazeface.INPUT_SIZE
         if scan.detector == blazeface.NAME
         else scan.detect_size,
+        # BlazeFace's smallest face in a 1920-px frame; null for other detectors
+        "min_face": scan.min_face or None,
+        "full_detect_every": scan.full_detect_every,
     }
 
 

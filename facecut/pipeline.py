@@ -189,7 +189,9 @@ def scan_video(
     config, job, video, references = this.config, this.job, this.video, this.references
 
     def follow_up(first_pass: list[ChunkResult]) -> list[Chunk]:
-        more = refinement(first_pass, video.clock, config.scan, config.segments)
+        more = refinement(
+            first_pass, video.clock, config.scan, config.segments, (video.width, video.height)
+        )
         if more:
             log.debug(
                 f"{job.video}: refining frames "

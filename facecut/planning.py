@@ -2,7 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Where a refinement chunk looks for faces: the region x, y, w, h (frame pixels)
+    around the appearance's face at its edge, for faces at least `smallest` px wide."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    smallest: int
+
+
+# A face moves at most this many of its widths, and shrinks to at most half its
+# width, in the frames between an edge and the whole-frame search that found or
+# lost it (at most a second apart).
+FOCUS_REACH = 2.0
+FOCUS_SHRINK = 0.5
+
+
+def focus_around(
+    boxes: Sequence[tuple[int, int, int, int]], frame_width: int, frame_height: int
+) -> Focus:
+    """The region to refine an edge in, from the appearance's face boxes (x, y, w, h)
+    next to it: their union, widened by FOCUS_REACH face widths on every side and
+    clipped to the frame; faces down to FOCUS_SHRINK of the smallest of them."""
+    if not boxes:
+        raise ValueError("a focus needs at least one face box")
+    side = max(max(w, h) for _, _, w, h in boxes)
+    margin = round(FOCUS_REACH * side)
+    x0 = max(0, min(x for x, _, _, _ in boxes) - margin)
+    y0 = max(0, min(y for _, y, _, _ in boxes) - margin)
+    x1 = min(frame_width, max(x + w for x, _, w, _ in boxes) + margin)
+    y1 = min(frame_height, max(y + h for _, y, _, h in boxes) + margin)
+    smallest = max(1, round(FOCUS_SHRINK * min(w for _, _, w, _ in boxes)))
+    return Focus(x0, y0, x1 - x0, y1 - y0, smallest)
 
 
 @dataclass(frozen=True)
@@ -19,6 +57,7 @@ class Chunk:
     stop_frame: int
     interval: int
     refine: bool = False  # a short dense pass over a skipped stretch at an edge
+    focus: Focus | None = None  # a refinement chunk's region; None: the whole frame
 
     @property
     def analysed_frames(self) -> range:
@@ -63,7 +102,11 @@ def chunk_count(frame_count: int, workers: int, max_frames: int) -> int:
     return max(workers, -(-frame_count // max_frames))
 
 
-def plan_refinement(ranges: list[tuple[int, int]], join_within: int = 0) -> list[Chunk]:
+def plan_refinement(
+    ranges: list[tuple[int, int]],
+    join_within: int = 0,
+    focus: Callable[[int, int], Focus | None] | None = None,
+) -> list[Chunk]:
     """Chunks that analyse every frame of the given [first, stop) ranges; each range
     is short, so one chunk each, spread over the workers by the pool.
 
@@ -72,11 +115,14 @@ def plan_refinement(ranges: list[tuple[int, int]], join_within: int = 0) -> list
     a keyframe interval before its first frame (~0.45 CPU-s per chunk on the 720p
     montage), more than analysing the one sampled frame that separates the two
     ranges on either side of an appearance's edge (~0.2 s at worst, dlib's HOG at
-    640 px)."""
+    640 px). `focus(first, stop)` says where each chunk looks (None: everywhere)."""
     merged: list[tuple[int, int]] = []
     for first, stop in sorted(r for r in ranges if r[1] > r[0]):
         if merged and first - merged[-1][1] <= join_within:
             merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
         else:
             merged.append((first, stop))
-    return [Chunk(index, first, stop, 1, refine=True) for index, (first, stop) in enumerate(merged)]
+    return [
+        Chunk(index, first, stop, 1, refine=True, focus=focus(first, stop) if focus else None)
+        for index, (first, stop) in enumerate(merged)
+    ]

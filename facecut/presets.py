@@ -8,10 +8,18 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Preset:
     name: str
-    detect_size: int  # longer side of the frame the detector sees, in pixels
+    detect_size: int  # longer side of the frame the detector sees (dlib and others)
     interval: int  # analyse every Nth frame unless --interval is given
     description: str
     detector: str  # unless --detector says otherwise
+    # BlazeFace's smallest face, in pixels of a 1920-px frame, unless --min-face says
+    # otherwise: the finest level of its tiled whole-frame search (tiling.py)
+    min_face: int
+    # The whole frame is searched on every Nth frame (and on picture jumps); between,
+    # tracked faces are followed near their last box. A face that enters without a
+    # cut is first seen up to N-1 frames late, and edge refinement searches those
+    # frames whole, so its edge is still exact.
+    full_detect_every: int
     # x264's speed preset for re-encoded clips (--clips reencode, and codecs mp4 cannot
     # carry): --speed trades clip size for time
     # (docs/benchmarks.md, "Clip encoding under --speed")
@@ -21,18 +29,26 @@ class Preset:
 ACCURATE = Preset(
     name="accurate",
     detect_size=640,
-    interval=1,
-    description="every frame, detector at up to 640 px",
-    detector="dlib",
+    # every 2nd frame: delivering a decoded 720p frame to Python costs ~3 ms (ffmpeg's
+    # BGR conversion and the pipe), as much as following a face in it; skipped frames
+    # are dropped inside ffmpeg before that, and edge refinement still pins every
+    # edge to the frame
+    interval=2,
+    description="every 2nd frame (edges refined to the frame), BlazeFace finding faces "
+    "down to 32 px of 1080p",
+    detector="blazeface",
+    min_face=32,
+    full_detect_every=30,
 )
 
 SPEED = Preset(
     name="speed",
     detect_size=384,
     interval=10,
-    description="every 10th frame (edges refined to the frame), BlazeFace detector",
-    # ~9 ms per 720p frame against ~70-90 ms for dlib's HOG at 384 px, same faces found
-    # on the benchmark montage (docs/benchmarks.md, "Detectors")
+    description="every 10th frame (edges refined to the frame), BlazeFace finding faces "
+    "down to 48 px of 1080p",
     detector="blazeface",
+    min_face=48,
+    full_detect_every=30,
     clip_encoding="ultrafast",
 )

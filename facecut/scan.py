@@ -26,7 +26,7 @@ from .decode import read_frames
 from .embeddings import distance, distances
 from .errors import FacecutError, WorkerError
 from .faces import ReferenceFace
-from .planning import Chunk
+from .planning import Chunk, Focus
 from .probe import VideoInfo
 from .segments import Face, FrameFaces
 from .tracking import IDS_PER_CHUNK, Tracker
@@ -74,7 +74,9 @@ def load_worker(settings: ScanSettings, references: np.ndarray) -> WorkerState:
 
     state = WorkerState(settings, np.atleast_2d(references))
     try:
-        state.engine = FaceEngine(settings.model, settings.detector, settings.detect_size)
+        state.engine = FaceEngine(
+            settings.model, settings.detector, settings.detect_size, settings.min_face
+        )
     except FacecutError as error:
         state.error = error
     return state
@@ -186,7 +188,6 @@ class _ChunkScanner:
         chunk = self.chunk
         full = (
             chunk.refine
-            or chunk.interval > 1
             or jump > SCENE_CHANGE
             or index - self.last_full >= self.state.settings.full_detect_every
         )
@@ -203,6 +204,7 @@ class _ChunkScanner:
             cut=jump > SCENE_CUT,
             check=jump > SCENE_CHANGE,
             full=full,
+            focus=chunk.focus,
         )
         return FrameFaces(index, faces)
 
@@ -224,6 +226,7 @@ def chunk_tracker(chunk: Chunk, settings: ScanSettings) -> Tracker:
     return Tracker(
         first_id=key * IDS_PER_CHUNK,
         embed_every=embed_every,
+        settled_embed_every=max(embed_every, settings.settled_embed_every),
         # a face the detector misses for up to half a second keeps its track
         max_gap=max(15, 3 * chunk.interval),
     )
@@ -247,16 +250,18 @@ def _analyse(
     cut: bool,
     check: bool,
     full: bool,
+    focus: Focus | None = None,
 ) -> tuple[Face, ...]:
-    """Detect faces (in the whole frame, or only near tracked faces), link each to
-    its track, and embed only the faces whose track needs it (new, due, changed in
-    size, or the picture changed a lot)."""
+    """Detect faces (in the whole frame, in a refinement chunk's focus, or only near
+    tracked faces), link each to its track, and embed only the faces whose track
+    needs it (new, due, changed in size, or the picture changed a lot)."""
     engine, settings = state.engine, state.settings
-    found = (
-        engine.find_faces(frame)
-        if full
-        else engine.find_faces_near(frame, tracker.live_boxes(index))
-    )
+    if not full:
+        found = engine.find_faces_near(frame, tracker.live_boxes(index))
+    elif focus is not None:
+        found = engine.find_faces_in(frame, focus)
+    else:
+        found = engine.find_faces(frame)
     assignments = tracker.step(index, [face.box for face in found], cut)
     tracks = [assignment.track for assignment in assignments]
     need = [i for i, assignment in enumerate(assignments) if assignment.embed or check]
@@ -273,9 +278,9 @@ def _analyse(
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
             first = memory[tracks[i]][0] if tracks[i] in memory else embedding
             memory[tracks[i]] = (first, embedding)
-            tracker.embedded(tracks[i], index, found[i].box)
             # several reference photos: the distance to the closest one
             scores[i] = float(np.min(distances(state.references, embedding, settings.metric)))
+            tracker.embedded(tracks[i], index, found[i].box, settings.verdict(scores[i]))
     return tuple(
         Face(face.box, face.confidence, scores.get(i), tracks[i]) for i, face in enumerate(found)
     )

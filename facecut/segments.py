@@ -215,15 +215,20 @@ def edges_to_refine(
 
 
 def lost_near_matches(partial: Iterable[int], matched: Collection[int], within: int) -> list[int]:
-    """Frames searched only near tracked faces where nothing matched, within `within`
-    frames of a match: a tracked face the near search lost (it moved fast or turned),
-    to be searched again over the whole frame before it may split an appearance."""
-    return sorted(
-        frame
-        for frame in partial
-        if frame not in matched
-        and any(frame + step in matched or frame - step in matched for step in range(1, within + 1))
-    )
+    """Frames searched only near tracked faces where nothing matched, between two
+    matches each at most `within` frames away: a tracked face the near search lost
+    (it moved fast or turned), to be searched again over the whole frame before it
+    may split an appearance. (Frames past an appearance's last or before its first
+    match are its edges, which edges_to_refine searches.)"""
+    hits = sorted(matched)
+    lost = []
+    for frame in partial:
+        if frame in matched:
+            continue
+        after = bisect_right(hits, frame)
+        if 0 < after < len(hits) and hits[after] - frame <= within >= frame - hits[after - 1]:
+            lost.append(frame)
+    return sorted(lost)
 
 
 def frame_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:

@@ -37,6 +37,14 @@ class _Track:
     frame: int
     embedded_frame: int
     embedded_area: int
+    # the verdicts of its last two embeddings: -1 clearly a match, +1 clearly not,
+    # 0 near the threshold
+    verdicts: tuple[int, int] = (0, 0)
+
+    @property
+    def settled(self) -> bool:
+        """Two embeddings in a row clearly on the same side of the threshold."""
+        return self.verdicts[0] == self.verdicts[1] != 0
 
 
 @dataclass(frozen=True)
@@ -54,13 +62,16 @@ class Tracker:
     A face continues the track whose last box overlaps it most (IoU >= min_iou,
     seen at most `max_gap` frames ago); a scene cut ends every track. A face is
     embedded when its track starts, when `embed_every` frames have passed since the
-    track's last embedding, or when its area changed by more than `area_change`.
+    track's last embedding (`settled_embed_every` once its identity is settled: two
+    embeddings in a row clearly on one side of the threshold), or when its area
+    changed by more than `area_change`.
     """
 
     first_id: int = 0
     min_iou: float = 0.3
     max_gap: int = 15
     embed_every: int = 5
+    settled_embed_every: int = 5
     area_change: float = 0.3
     _active: list[_Track] = field(default_factory=list)
     _next: int = 0
@@ -98,7 +109,8 @@ class Tracker:
             changed = abs(box.area - track.embedded_area) > self.area_change * max(
                 1, track.embedded_area
             )
-            due = frame - track.embedded_frame >= self.embed_every
+            every = self.settled_embed_every if track.settled else self.embed_every
+            due = frame - track.embedded_frame >= every
             track.box, track.frame = box, frame
             result.append(Assignment(track.id, changed or due))
         return result
@@ -120,10 +132,13 @@ class Tracker:
         self._active = [t for t in self._active if t.id != old]
         return self.start(frame, box).id
 
-    def embedded(self, track_id: int, frame: int, box: Box) -> None:
+    def embedded(self, track_id: int, frame: int, box: Box, verdict: int = 0) -> None:
+        """The face on `track_id` was embedded on `frame`; `verdict` says how its
+        distance fell: -1 clearly a match, +1 clearly not, 0 near the threshold."""
         for track in self._active:
             if track.id == track_id:
                 track.embedded_frame, track.embedded_area = frame, box.area
+                track.verdicts = (track.verdicts[1], verdict)
 
 
 def join_tracks(

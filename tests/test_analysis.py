@@ -12,7 +12,7 @@ from facecut.analysis import (EXIT_ERROR, EXIT_FOUND, EXIT_NOT_FOUND, ChunkResul
                               frames_refined, label, prefer_refined, refinement)
 from facecut.config import ScanSettings, SegmentSettings
 from facecut.errors import VideoError
-from facecut.planning import Chunk
+from facecut.planning import Chunk, Focus, focus_around
 from facecut.segments import Box, Face, FrameFaces, Segment
 from facecut.timecode import FrameClock
 from facecut.tracking import IDS_PER_CHUNK
@@ -191,3 +191,28 @@ def test_exit_code(segments, failed, expected):
 ])
 def test_batch_exit_code_follows_grep(codes, expected):
     assert batch_exit_code(codes) == expected
+
+
+def test_refinement_looks_around_the_face_next_to_its_frames():
+    """Given the frame size, each refinement chunk looks around the person's face on
+    the matched frames next to it (widened by two face widths, clipped to the frame),
+    for faces down to half its width."""
+    samples = [frame(i, 0.3 if 100 <= i <= 150 else 0.9) for i in range(0, 300, 10)]
+    results = [chunk_result(Chunk(0, 0, 291, 10), samples)]
+    chunks = refinement(results, CLOCK, scan_settings(10), segment_settings(Fraction(0)),
+                        (1280, 720))
+    # BOX is 80 px at (100, 100): 160 px of margin, clipped at the frame's top-left
+    assert {c.focus for c in chunks} == {Focus(0, 0, 340, 340, 40)}
+    # without the frame size, the whole frame
+    assert all(c.focus is None for c in refinement(
+        results, CLOCK, scan_settings(10), segment_settings(Fraction(0))))
+
+
+@pytest.mark.parametrize("boxes, expected", [
+    ([(500, 300, 40, 40)], Focus(420, 220, 200, 200, 20)),
+    # the union of the boxes, widened by the larger face; the smaller sets the smallest size
+    ([(500, 300, 40, 40), (520, 310, 60, 60)], Focus(380, 180, 320, 310, 20)),
+    ([(1200, 650, 100, 100)], Focus(1000, 450, 280, 270, 50)),  # clipped to 1280x720
+])
+def test_focus_around(boxes, expected):
+    assert focus_around(boxes, 1280, 720) == expected

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from conftest import ROOT, run_cli
 from facecut.analysis import ChunkResult
 from facecut.cache import CACHE_DIR, decode, encode
-from facecut.planning import Chunk
+from facecut.planning import Chunk, Focus
 from facecut.segments import Box, Face, FrameFaces
 
 pytestmark = [pytest.mark.media]
@@ -32,6 +33,9 @@ def test_cache_entries_round_trip():
     assert back.chunk == result.chunk and back.frames == result.frames
     assert back.frames_decoded == 31 and back.partial == result.partial
     assert np.array_equal(back.track_ends[1_000_000][1], result.track_ends[1_000_000][1])
+    # a refinement chunk keeps where it looked
+    focused = Chunk(0, 90, 99, 1, refine=True, focus=Focus(10, 20, 300, 200, 24))
+    assert decode(json.loads(json.dumps(encode(replace(result, chunk=focused))))).chunk == focused
 
 
 def _segments(doc: dict) -> list[tuple[int, int]]:

@@ -25,7 +25,8 @@ def key_of(config: Config) -> str:
 
 def test_defaults():
     config = config_of()
-    assert (config.preset.name, config.scan.detector, config.scan.interval) == ("accurate", "dlib", 1)
+    assert (config.preset.name, config.scan.detector, config.scan.interval) == ("accurate", "blazeface", 2)
+    assert (config.scan.min_face, config.scan.full_detect_every) == (32, 30)
     assert (config.scan.metric, config.scan.model_threshold) == ("euclidean", 0.5)
     assert config.segments.threshold == 0.5  # the model's, when --threshold is not given
     assert config.cut.mode == "exact" and config.cut.padding == 0
@@ -48,7 +49,7 @@ def test_options_that_keep_the_scan_cache(extra):
 
 # Options that change what a scan records: each gives another cache entry.
 @pytest.mark.parametrize("extra", [
-    ["--interval", "5"], ["--speed"], ["--detector", "blazeface"],
+    ["--interval", "5"], ["--speed"], ["--detector", "dlib"], ["--min-face", "24"],
 ])
 def test_options_that_invalidate_the_scan_cache(extra):
     assert key_of(config_of(*extra)) != key_of(config_of())
@@ -72,11 +73,13 @@ def test_cache_key_changes_with_the_inputs_and_the_format():
 
 
 @pytest.mark.parametrize("extra, expected", [
-    ([], {"preset": "accurate", "detector": "dlib", "interval": 1, "detect_size": 640,
-          "cut": "exact", "threshold": 0.5}),
-    # BlazeFace sees the frame at its own 192 px input, whatever the preset says
+    # BlazeFace sees tiles at its own 192 px input, whatever the preset says
+    ([], {"preset": "accurate", "detector": "blazeface", "interval": 2, "detect_size": 192,
+          "min_face": 32, "full_detect_every": 30, "cut": "exact", "threshold": 0.5}),
     (["--speed"], {"preset": "speed", "detector": "blazeface", "interval": 10,
-                   "detect_size": 192}),
+                   "detect_size": 192, "min_face": 48, "full_detect_every": 30}),
+    (["--min-face", "20"], {"min_face": 20}),
+    (["--detector", "dlib"], {"detector": "dlib", "detect_size": 640, "min_face": None}),
     (["--speed", "--detector", "dlib"], {"detector": "dlib", "detect_size": 384}),
     (["--copy", "--padding", "0.25", "--threshold", "0.45"],
      {"cut": "keyframe", "padding": 0.25, "threshold": 0.45}),
@@ -89,7 +92,8 @@ def test_cache_key_changes_with_the_inputs_and_the_format():
 def test_metadata_settings_derive_from_the_config(extra, expected):
     record = settings_record(config_of(*extra))
     assert set(record) == {"model", "detector", "metric", "threshold", "interval", "min_gap",
-                           "min_duration", "padding", "cut", "preset", "detect_size"}
+                           "min_duration", "padding", "cut", "preset", "detect_size",
+                           "min_face", "full_detect_every"}
     assert {name: record[name] for name in expected} == expected
 
 
@@ -107,3 +111,10 @@ def test_copy_contradicting_clips_is_a_usage_error():
     with pytest.raises(UsageError, match="--copy means --clips keyframe"):
         config_of("--copy", "--clips", "reencode")
     assert config_of("--copy", "--clips", "keyframe").cut.mode == "keyframe"
+
+
+def test_min_face_with_another_detector_is_a_usage_error():
+    from facecut.errors import UsageError
+
+    with pytest.raises(UsageError, match="--min-face sets BlazeFace's smallest face"):
+        config_of("--detector", "dlib", "--min-face", "40")

@@ -87,9 +87,12 @@ REFERENCES = References(np.zeros((1, 2)), (ReferenceSummary("/photo.jpg", 1,
 
 
 def config_of(video: Path, *extra: str) -> Config:
+    """The configuration of a run; every frame analysed unless --interval says otherwise
+    (the fake scan's frames are exact, so these tests need no refinement)."""
     photo = str(video.parent / "photo.jpg")
+    every = [] if "--interval" in extra else ["--interval", "1"]
     arguments = build_parser().parse_args(["--video", str(video), "--reference", photo,
-                                           "--quiet", *extra])
+                                           "--quiet", *every, *extra])
     return build_config(arguments, [photo])
 
 

@@ -180,8 +180,12 @@ def test_reach_ends_on_an_analysed_frame():
 
 
 @pytest.mark.parametrize("partial, matched, within, expected", [
-    # frame 4 (near search only) lost the face between matches 3 and 5
-    ([1, 2, 4, 7, 8], [0, 3, 5, 6], 3, [1, 2, 4, 7, 8]),
+    # frame 4 (near search only) lost the face between matches 3 and 5; 7 and 8 come
+    # after the last match: an edge, which edges_to_refine searches up to the next
+    # whole-frame search
+    ([1, 2, 4, 7, 8], [0, 3, 5, 6], 3, [1, 2, 4]),
+    ([20, 40], [10, 30, 50], 10, [20, 40]),  # between matches, each within reach
+    ([20], [10, 31], 10, []),  # the next match is too far: an edge, not a loss
     ([10, 11], [0, 3], 3, []),  # far from any match: a real absence is not re-searched
     ([4], [4], 3, []),  # matched: nothing lost
     ([5], [3], 1, []),

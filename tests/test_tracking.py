@@ -149,3 +149,31 @@ def test_live_boxes_are_the_tracks_a_face_could_still_continue():
     assert tracker.live_boxes(3) == [a]  # b last seen on frame 0: more than 2 frames ago
     tracker.step(4, [], cut=True)
     assert tracker.live_boxes(4) == []
+
+
+def test_a_settled_track_is_embedded_less_often():
+    """Two embeddings in a row clearly on one side of the threshold settle a track:
+    it is then embedded every `settled_embed_every` frames; a verdict near the
+    threshold unsettles it again."""
+    tracker = Tracker(embed_every=5, settled_embed_every=20)
+    embedded = []
+    verdicts = iter([-1, -1, -1, 0, -1, -1])
+    for frame in range(80):
+        [assignment] = tracker.step(frame, [box(10)])
+        if assignment.embed:
+            embedded.append(frame)
+            tracker.embedded(assignment.track, frame, box(10), next(verdicts, -1))
+    # 0 and 5 settle it; then every 20 until the near verdict at 45 (0), after
+    # which every 5 again until two clear ones (50, 55) settle it once more
+    assert embedded == [0, 5, 25, 45, 50, 55, 75]
+
+
+@pytest.mark.parametrize("distance, verdict", [
+    (0.2, -1), (0.34, -1), (0.36, 0), (0.5, 0), (0.64, 0), (0.66, 1), (0.9, 1),
+])
+def test_verdict_is_clear_only_far_from_the_threshold(distance, verdict):
+    from facecut.config import ScanSettings
+
+    settings = ScanSettings(model="Dlib", detector="blazeface", detect_size=640, interval=1,
+                            metric="euclidean", model_threshold=0.5)
+    assert settings.verdict(distance) == verdict
