@@ -89,7 +89,9 @@ def test_several_photos_closest_one_counts(short_montage, reference, tmp_path):
 
     single, closest = distances(one.metadata), distances(both.metadata)
     shared = set(single) & set(closest)
-    assert len(shared) >= 10
+    # each appearance's track is embedded at least at its start and on the next due
+    # frame (settled tracks are embedded rarely after that)
+    assert len(shared) >= 2 * len(one.metadata["segments"])
     assert all(closest[f] <= single[f] + 1e-4 for f in shared)
     assert any(closest[f] < single[f] - 1e-3 for f in shared)
 

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT, run_cli
 from facecut.planning import plan_chunks
+from facecut.presets import ACCURATE
 
 # ray: skipped without Ray, failed under CI (conftest.require)
 pytestmark = [pytest.mark.media, pytest.mark.slow, pytest.mark.ray]
@@ -163,7 +164,7 @@ def test_a_chunk_that_dies_twice_fails_its_video_and_the_rerun_resumes(
     assert records["short.mp4"]["status"] == "found"
     assert records["montage.mp4"]["status"] == "error"
     assert "died twice" in records["montage.mp4"]["error"]
-    dying = plan_chunks(montage.frame_count, 2, 1)[1]
+    dying = plan_chunks(montage.frame_count, 2, ACCURATE.interval)[1]
     assert f"frames {dying.start_frame}-{dying.stop_frame - 1}" in records["montage.mp4"]["error"]
     assert not (out / "montage" / "metadata.json").exists()
 

@@ -15,6 +15,7 @@ import montage as montage_builder
 from checks import (audio_offset, audio_streams, gray_frames, score, video_duration,
                     video_frame_count)
 from conftest import ROOT, CliResult, run_cli
+from facecut.presets import ACCURATE
 
 pytestmark = [pytest.mark.media]
 
@@ -50,7 +51,11 @@ def test_default_preset_finds_every_appearance_to_the_frame(default_run, montage
     assert measured.worst_boundary is not None and measured.worst_boundary <= 2
     assert doc["video"]["frame_count"] == montage.frame_count
     assert doc["video"]["variable_frame_rate"] is True
-    assert doc["stats"]["frames_analysed"] == montage.frame_count
+    # every 2nd frame (the preset's interval), and the frames refinement added
+    interval = doc["settings"]["interval"]
+    assert interval == ACCURATE.interval == 2
+    assert doc["stats"]["frames_analysed"] == (-(-montage.frame_count // interval)
+                                               + doc["stats"]["frames_refined"])
     assert "appearance" in result.stdout and str(result.output) in result.stdout
 
 
@@ -143,7 +148,9 @@ def test_interval_5_gives_the_same_segments_as_interval_1(default_run, montage, 
         assert abs(a - c) <= 1 and abs(b - d) <= 1, (dense, sparse)
     stats = result.metadata["stats"]
     assert stats["frames_refined"] > 0
-    assert stats["frames_analysed"] < montage.frame_count / 2
+    # the first pass analysed every 5th frame; refinement added the frames at the edges
+    assert stats["frames_analysed"] == -(-montage.frame_count // 5) + stats["frames_refined"]
+    assert stats["frames_analysed"] < montage.frame_count
 
 
 @pytest.mark.slow
@@ -219,7 +226,9 @@ def test_someone_else_gives_exit_1_and_no_clips(someone_else_run):
     assert result.clips() == []
     doc = result.metadata
     assert doc["segments"] == []
-    assert doc["stats"]["frames_analysed"] == 216
+    # d18's 216 frames, every 2nd one; no edge, so nothing refined
+    assert doc["stats"]["frames_analysed"] == 216 // doc["settings"]["interval"] == 108
+    assert doc["stats"]["frames_refined"] == 0
     assert "not found" in result.stdout
 
 
@@ -362,7 +371,8 @@ def test_audio_offset_check_detects_a_shift(montage, tmp_path):
 
 def _run_on_altered_target(name: str, vf: str, media_dir, reference, tmp_path):
     """Someone else 1 s, the target 3 s with `vf` applied, someone else 1 s: run the
-    CLI on it and return the montage, its metadata and its one segment."""
+    CLI on it, analysing every frame (these tests count frames the track carries), and
+    return the montage, its metadata and its one segment."""
     parts = [
         montage_builder.Part(("d18.mp4",), 0, 1, 30, False),
         montage_builder.Part((montage_builder.TARGET,), 10, 3, 30, True, vf=vf),
@@ -370,7 +380,7 @@ def _run_on_altered_target(name: str, vf: str, media_dir, reference, tmp_path):
     ]
     altered = montage_builder.build(parts, media_dir / name)
     result = run_cli("--video", str(altered.path), "--reference", str(reference),
-                     output=tmp_path / "o")
+                     "--interval", "1", output=tmp_path / "o")
     assert result.code == 0, result.stderr
     doc = result.metadata
     [segment] = doc["segments"]
