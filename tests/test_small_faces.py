@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import ladder as ladder_builder
 import montage as montage_builder
+import pytest
 from checks import video_frame_count
 from conftest import run_cli
 

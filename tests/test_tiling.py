@@ -2,11 +2,25 @@
 faces found twice at tile seams and across levels (pure: no models)."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
-from facecut.tiling import (INPUT_SIZE, SMALLEST_INPUT_FACE, TILE_OVERLAP, Detection, Level,
-                            Tile, cut_off, frame_face, merge, plan_for_face, positions,
-                            search_plan, to_frame)
+from facecut.tiling import (
+    INPUT_SIZE,
+    SMALLEST_INPUT_FACE,
+    TILE_OVERLAP,
+    Detection,
+    Level,
+    Tile,
+    cut_off,
+    frame_face,
+    merge,
+    plan_for_face,
+    positions,
+    search_plan,
+    to_frame,
+)
 
 
 @pytest.mark.parametrize("length, expected", [
@@ -24,7 +38,7 @@ def test_positions(length, expected):
 def test_positions_cover_the_length_with_the_overlap(length):
     starts = positions(length)
     assert starts[0] == 0 and starts[-1] + INPUT_SIZE == length
-    assert all(b - a <= INPUT_SIZE - TILE_OVERLAP for a, b in zip(starts, starts[1:]))
+    assert all(b - a <= INPUT_SIZE - TILE_OVERLAP for a, b in pairwise(starts))
 
 
 @pytest.mark.parametrize("width, height, min_face, levels, tiles", [
