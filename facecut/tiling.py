@@ -4,7 +4,7 @@ tiles found. Pure: no I/O, no models.
 
 Why: BlazeFace sees a 192x192 picture. Given the whole frame letterboxed into it, a
 face must be ~1/16 of the frame's width to be found (110-160 px in 1080p). Cut into
-tiles at a finer level of a pyramid, the same model finds faces of ~12 px in its
+tiles at a finer level of a pyramid, the same model finds faces of ~14 px in its
 input, wherever they are. The finest level's scale comes from the smallest face
 wanted as a share of the frame, so the number of tiles, and the cost of a search,
 does not grow with the frame's size: a 4K frame is shrunk to the same level size as
@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 INPUT_SIZE = 192  # BlazeFace's input, pixels square
-# The smallest face (dlib's box width) BlazeFace's full-range model found in its
-# input, measured on a 1080p frame with the benchmark's target pasted at 28-160 px
-# and tiled at scales 0.32 and 0.4: found at 11.2 px (28 px at 0.4) and 12.8 px,
-# missed at 10.2 px (32 px at 0.32). Planned for 12 px, a margin over the edge.
-SMALLEST_INPUT_FACE = 12
+# The face (dlib's box width) BlazeFace's full-range model is planned to see in its
+# input. Found down to ~11 px, but not reliably: on the face-size ladder
+# (bench/ladder.py), planned for 12 px, --speed (48 px, level scale 0.25) missed the
+# 48 px rung (47 px boxes, 11.8 px in the input) on every frame, while the default
+# (32 px, scale 0.375) found its 30 px boxes (11.3 px). 14 px leaves a margin.
+SMALLEST_INPUT_FACE = 14
 # Consecutive levels differ by this factor, and tiles of a level overlap by
 # SMALLEST_INPUT_FACE x LEVEL_STEP pixels: a face too large to lie whole inside some
 # tile of a level is at least SMALLEST_INPUT_FACE at the next, coarser level.

@@ -27,8 +27,9 @@ from facecut.tiling import (
     (100, [0]),  # fits in one tile
     (192, [0]),
     (193, [0, 1]),
-    (480, [0, 144, 288]),  # neighbours overlap by exactly 48
-    (720, [0, 132, 264, 396, 528]),  # spread evenly: overlaps of 60
+    (464, [0, 136, 272]),  # neighbours overlap by exactly 56 (TILE_OVERLAP)
+    (480, [0, 96, 192, 288]),  # spread evenly: overlaps of 96
+    (720, [0, 132, 264, 396, 528]),  # overlaps of 60
 ])
 def test_positions(length, expected):
     assert positions(length) == expected
@@ -42,17 +43,17 @@ def test_positions_cover_the_length_with_the_overlap(length):
 
 
 @pytest.mark.parametrize("width, height, min_face, levels, tiles", [
-    # 1080p, 32 px: one 720x405 level (5x3 tiles) and the whole frame
-    (1920, 1080, 32, [(720, 405), (192, 108)], 16),
+    # 1080p, 32 px: an 840x472 level (6x4 tiles), a 210x118 one (2 tiles), the whole frame
+    (1920, 1080, 32, [(840, 472), (210, 118), (192, 108)], 27),
     # the same share of a 720p or a 4K frame: the same plan (cost does not grow)
-    (1280, 720, 32, [(720, 405), (192, 108)], 16),
-    (3840, 2160, 32, [(720, 405), (192, 108)], 16),
-    (1920, 1080, 48, [(480, 270), (192, 108)], 7),
-    (1080, 1920, 32, [(405, 720), (108, 192)], 16),  # portrait
+    (1280, 720, 32, [(840, 472), (210, 118), (192, 108)], 27),
+    (3840, 2160, 32, [(840, 472), (210, 118), (192, 108)], 27),
+    (1920, 1080, 48, [(560, 315), (192, 108)], 9),  # 4x2 tiles and the whole frame
+    (1080, 1920, 32, [(472, 840), (118, 210), (108, 192)], 27),  # portrait
     (1920, 1080, 0, [(192, 108)], 1),  # whole frame only
     (1920, 1080, 200, [(192, 108)], 1),  # the whole frame finds 200 px faces already
-    # a 16 px face needs two tiled levels: 1440x810 (10x6 tiles), then 360x202 (3x2)
-    (1920, 1080, 16, [(1440, 810), (360, 202), (192, 108)], 67),
+    # a 16 px face: 1680x945 (12x7 tiles), then 420x236 (3x2), then the whole frame
+    (1920, 1080, 16, [(1680, 945), (420, 236), (192, 108)], 91),
 ])
 def test_search_plan(width, height, min_face, levels, tiles):
     plan = search_plan(width, height, min_face)
@@ -83,19 +84,20 @@ def test_every_face_size_lies_whole_in_a_tile_where_it_is_large_enough(width, he
 
 
 def test_to_frame_maps_tile_boxes_back_to_frame_pixels():
-    plan = search_plan(1920, 1080, 32)  # finest level 720x405: x 1920/720, y 1080/405
+    plan = search_plan(1920, 1080, 32)  # finest level 840x472: x 1920/840, y 1080/472
     level = plan.levels[0]
-    tile = level.tiles[1]  # the second tile of the first row
-    assert (tile.x, tile.y) == (132, 0)
+    tile = level.tiles[7]  # the second tile of the second row
+    assert (tile.x, tile.y) == (130, 93)
     x, y, w, h = to_frame(plan, level, tile, (10.0, 20.0, 12.0, 12.0))
-    assert (x, y, w, h) == pytest.approx(((132 + 10) * 1920 / 720, 20 * 1080 / 405,
-                                          12 * 1920 / 720, 12 * 1080 / 405))
+    assert (x, y, w, h) == pytest.approx(((130 + 10) * 1920 / 840, (93 + 20) * 1080 / 472,
+                                          12 * 1920 / 840, 12 * 1080 / 472))
 
 
 @pytest.mark.parametrize("tile, box, expected", [
     (Tile(0, 0, 192, 192), (0.0, 50.0, 20.0, 20.0), False),  # on the level's own edge
     (Tile(0, 0, 192, 192), (180.0, 50.0, 12.0, 20.0), True),  # runs into the next tile
     (Tile(132, 0, 192, 192), (0.5, 50.0, 20.0, 20.0), True),  # starts at a seam
+    (Tile(132, 213, 192, 192), (50.0, 180.0, 20.0, 12.0), False),  # the level's bottom
     (Tile(528, 0, 192, 192), (180.0, 50.0, 12.0, 20.0), False),  # the level's right edge
     (Tile(0, 0, 192, 192), (50.0, 50.0, 20.0, 20.0), False),  # inside
 ])
@@ -121,9 +123,10 @@ def test_merge_keeps_neighbours_that_touch():
 
 
 def test_plan_for_face_in_a_window():
-    # a 360x360 window around a 40 px face, searched for faces of 20 px and up
+    # a 360x360 window around a 40 px face, searched for faces of 20 px and up: one
+    # 252x252 level (2x2 tiles) and the whole window
     plan = plan_for_face(360, 360, 20)
-    assert [(level.width, level.height) for level in plan.levels] == [(216, 216), (192, 192)]
+    assert [(level.width, level.height) for level in plan.levels] == [(252, 252), (192, 192)]
     assert plan.tile_count == 5
     with pytest.raises(ValueError):
         plan_for_face(0, 10, 20)
