@@ -9,12 +9,14 @@ replaces old results only after the new ones exist.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,11 @@ from .errors import OutputError
 
 STAGING_PREFIX = ".facecut-partial-"
 METADATA = "metadata.json"
+# Held (flock) by the run writing the folder, from before its scan to its commit: a
+# second run into the same folder (xargs -P, two terminals) learns it at once
+# instead of after scanning. The kernel drops a dead process's lock, so a killed run
+# never leaves a lock behind; the file says who holds it, for the message.
+LOCK_NAME = ".facecut-lock"
 
 
 CLIP_NAME = re.compile(r"clip_\d+\.mp4")
@@ -62,6 +69,52 @@ def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]
     )
 
 
+class FolderLock:
+    """An exclusive lock on a results folder, for one run, never waited for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise OutputError naming the run that holds it."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+                os.close(fd)
+                who = f" ({holder})" if holder else ""
+                raise OutputError(
+                    f"{self.path.parent}: another facecut run is writing results here{who}; "
+                    "wait for it to finish, or choose another --output"
+                ) from None
+            # The holder before us may have removed the file between our open and our
+            # lock: then we hold a lock on a file nobody else can see. Start again.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.write(fd, f"pid {os.getpid()}, started {started}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Remove the file, then drop the lock (in that order: a run that opens the
+        file meanwhile sees it gone once it gets the lock, and starts again)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -79,9 +132,11 @@ class ResultsFolder:
         self.protect = protect
         self.created = False
         self.staging: Path | None = None
+        self.lock = FolderLock(folder)
 
     def open(self) -> Path:
-        """Check the folder can take results and create the staging folder."""
+        """Lock the folder for this run, check it can take results and create the
+        staging folder."""
         folder = self.folder
         if folder.exists() and not folder.is_dir():
             raise OutputError(f"{folder}: exists and is not a folder; choose another --output")
@@ -95,17 +150,24 @@ class ResultsFolder:
                     f"{path}: an input is named like a result file in the output "
                     "folder and would be overwritten; choose another --output"
                 )
-        old = existing_results(folder, self.protect)
-        if old and not self.overwrite:
-            clips = sum(1 for p in old if CLIP_NAME.fullmatch(p.name))
-            raise OutputError(
-                f"{folder}: already holds results ({METADATA}, {clips} clip(s)); "
-                "pass --overwrite to replace them, or choose another --output"
-            )
+        # before creating anything: a refused run leaves no folder behind
+        self._refuse_earlier_results()
         try:
             if not folder.exists():
                 folder.mkdir(parents=True)
                 self.created = True
+            self.lock.acquire()
+        except OSError as error:
+            self.abort()
+            raise OutputError(
+                f"{folder}: cannot write results here ({error.strerror}); choose another --output"
+            ) from None
+        except OutputError:
+            self.abort()
+            raise
+        try:
+            # again under the lock: a run that held it may have just committed
+            self._refuse_earlier_results()
             self._remove_stale_staging()
             self.staging = folder / f"{STAGING_PREFIX}{os.getpid()}"
             self.staging.mkdir()
@@ -114,7 +176,19 @@ class ResultsFolder:
             raise OutputError(
                 f"{folder}: cannot write results here ({error.strerror}); choose another --output"
             ) from None
+        except OutputError:
+            self.abort()
+            raise
         return self.staging
+
+    def _refuse_earlier_results(self) -> None:
+        old = existing_results(self.folder, self.protect)
+        if old and not self.overwrite:
+            clips = sum(1 for p in old if CLIP_NAME.fullmatch(p.name))
+            raise OutputError(
+                f"{self.folder}: already holds results ({METADATA}, {clips} clip(s)); "
+                "pass --overwrite to replace them, or choose another --output"
+            )
 
     def _remove_stale_staging(self) -> None:
         """Staging folders left by a run that was killed outright (SIGKILL, power loss)."""
@@ -169,6 +243,7 @@ class ResultsFolder:
             self.staging = None
             if backup is not None:
                 shutil.rmtree(backup, ignore_errors=True)
+            self.lock.release()
         except BaseException as error:
             # Put everything back as it was, whatever stopped us (even a signal).
             for item in placed:
@@ -191,6 +266,7 @@ class ResultsFolder:
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
+        self.lock.release()
         if self.created:
             with contextlib.suppress(OSError):  # rmdir: only if still empty
                 self.folder.rmdir()

@@ -657,3 +657,41 @@ def test_copy_mode_with_pcm_audio(short_montage, reference, tmp_path):
     assert result.code == 0, result.stderr
     [clip] = result.clips()
     assert audio_streams(clip) == 1
+
+
+@pytest.mark.slow
+def test_a_run_into_a_folder_another_run_is_writing_is_refused_before_it_scans(
+        montage, reference, tmp_path):
+    """Two runs into the same results folder (xargs -P over videos sharing a name):
+    the second learns it before decoding a frame, says which run holds the folder, and
+    leaves it alone; the first finishes as if alone. (The first runs dlib's HOG on
+    every frame, ~15 s here, so it is surely still writing when the second looks.)"""
+    out = tmp_path / "Results" / "montage"
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "video_inference.py"), "--video", str(montage.path),
+         "--reference", str(reference), "--detector", "dlib", "--interval", "1", "--quiet",
+         "--output", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / ".facecut-lock").exists() and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.1)
+        second = run_cli("--video", str(montage.path), "--reference", str(reference),
+                         "--debug", output=out)
+        assert first.poll() is None, "the first run ended before the second looked"
+    finally:
+        stdout, stderr = first.communicate(timeout=600)
+    assert second.code == 2
+    # (--debug adds the traceback above the error line)
+    line = second.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: "), second.stderr
+    assert f"{out}: another facecut run is writing results here (pid {first.pid}" in line
+    assert "choose another --output" in line
+    # it never started a decoder: every ffmpeg command is logged under --debug
+    assert "-f rawvideo" not in second.stderr and "showinfo" not in second.stderr
+    assert first.returncode == 0, stderr
+    assert json.loads((out / "metadata.json").read_text())["segments"]
+    assert not (out / ".facecut-lock").exists()
+    assert not list(out.glob(".facecut-partial-*"))
