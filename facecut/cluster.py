@@ -57,7 +57,24 @@ NO_CPU_SECONDS = 60.0
 _PROBE_BYTES = 1 << 20
 
 
+def _token_at_hand() -> bool:
+    return bool(
+        os.environ.get("RAY_AUTH_TOKEN")
+        or os.environ.get("RAY_AUTH_TOKEN_PATH")
+        or (Path.home() / ".ray" / "auth_token").is_file()
+    )
+
+
 def _import_ray() -> Any:
+    # Ray 2.59+ protects clusters with a token, but a driver (or node) only sends it
+    # with RAY_AUTH_MODE=token, which Ray reads when it is imported: set after the
+    # import, it changed nothing (a driver with ~/.ray/auth_token was refused,
+    # "InvalidAuthToken ... RAY_AUTH_MODE is currently 'disabled'", Ray 2.60). So when
+    # a token is at hand and the user did not choose, say so before importing Ray. A
+    # cluster without token authentication accepts such a driver too (checked on
+    # Ray 2.60), and a local instance started with it uses that token.
+    if "RAY_AUTH_MODE" not in os.environ and _token_at_hand():
+        os.environ["RAY_AUTH_MODE"] = "token"
     try:
         import ray
     except ImportError:
@@ -276,20 +293,6 @@ def input_problems(
 
 def _connect(ray: Any, requested: str | None) -> None:
     address = resolve_address(requested, _local_cluster(ray), _answers)
-    # Ray 2.59+ protects clusters with a token, but a driver joining one by address
-    # only sends it when told to: when a token is at hand and the user did not
-    # choose, send it (a cluster without token authentication ignores it). Starting
-    # a local instance, Ray sets this up itself.
-    if (
-        address != "local"
-        and "RAY_AUTH_MODE" not in os.environ
-        and (
-            os.environ.get("RAY_AUTH_TOKEN")
-            or os.environ.get("RAY_AUTH_TOKEN_PATH")
-            or (Path.home() / ".ray" / "auth_token").is_file()
-        )
-    ):
-        os.environ["RAY_AUTH_MODE"] = "token"
     import facecut
 
     # A signal during ray.init must not raise inside Ray's C++ start-up (it can
@@ -317,7 +320,8 @@ def _connect(ray: Any, requested: str | None) -> None:
             f"cannot connect to {_where(requested)} ({_first_line(error)}); "
             "run the command on a node of the cluster (the head, or a machine "
             "joined with `ray start --address=HEAD:6379 --num-cpus=0`) that has "
-            "the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+            "the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN; "
+            "with RAY_AUTH_MODE=token if the cluster uses one)"
         ) from None
     finally:
         for signum, handler in previous.items():

@@ -84,6 +84,26 @@ def local_results(montage, short_montage, reference, tmp_path_factory) -> Path:
     return out
 
 
+def test_a_token_file_is_enough_to_drive_a_cluster_with_a_token(
+        ray_cluster, short_montage, reference, local_results, tmp_path):
+    """On a node that has only the cluster's token file (~/.ray/auth_token), with no
+    RAY_AUTH_MODE or RAY_AUTH_TOKEN set, the run sets RAY_AUTH_MODE=token before Ray
+    loads and gets the local pool's segments. (Set after Ray was imported, as it was,
+    the driver was refused: InvalidAuthToken, Ray 2.60.)"""
+    home = tmp_path / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text(ray_cluster["env"]["RAY_AUTH_TOKEN"])
+    env = {key: value for key, value in ray_cluster["env"].items()
+           if not key.startswith("RAY_AUTH")}
+    env["HOME"] = str(home)
+    out = tmp_path / "by-file"
+    result = _run(env, "--video", str(short_montage.path), "--reference", str(reference),
+                  "--backend", "ray", "--ray-address", ray_cluster["address"], "--no-cache",
+                  output=out, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _segments(out) == _segments(local_results / "short")
+
+
 def test_ray_gives_the_local_pools_results(ray_cluster, montage, short_montage, reference,
                                           local_results, tmp_path):
     """Two videos on the cluster at once: each gets exactly the segments, frames,
