@@ -157,15 +157,6 @@ class ResultsFolder:
                 folder.mkdir(parents=True)
                 self.created = True
             self.lock.acquire()
-        except OSError as error:
-            self.abort()
-            raise OutputError(
-                f"{folder}: cannot write results here ({error.strerror}); choose another --output"
-            ) from None
-        except OutputError:
-            self.abort()
-            raise
-        try:
             # again under the lock: a run that held it may have just committed
             self._refuse_earlier_results()
             self._remove_stale_staging()
