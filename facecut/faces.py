@@ -172,8 +172,9 @@ class FaceEngine:
         self.detector_name = detector
         self.detect_size = detect_size
         self.min_face = min_face
-        self._plans: dict[tuple[int, int], tiling.SearchPlan] = {}
-        self._focus_plans: dict[tuple[int, int, int], tiling.SearchPlan] = {}
+        # BlazeFace's search plans by (width, height, smallest face): a video has one
+        # frame size, and refinement windows a few
+        self._plans: dict[tuple[int, int, float], tiling.SearchPlan] = {}
         install_shipped_weights()
         self.recognizer = _build(model, "facial_recognition")
         # Detectors are built at first use: a process that only embeds photos never
@@ -222,9 +223,7 @@ class FaceEngine:
         height, width = frame.shape[:2]
         if self.sizes_itself:
             # BlazeFace: the whole frame at every level its smallest face needs
-            plan = self._plans.get((width, height))
-            if plan is None:
-                plan = self._plans[width, height] = tiling.search_plan(width, height, self.min_face)
+            plan = self._plan(width, height, tiling.frame_face(self.min_face, width, height))
             return self._found(self.detector.search(frame, plan), 1.0, 0, 0, frame.shape)
         limit = detect_size or self.detect_size
         scale = min(1.0, limit / max(height, width)) if limit > 0 else 1.0
@@ -241,11 +240,16 @@ class FaceEngine:
         if self.min_face > 0:
             smallest = max(smallest, tiling.frame_face(self.min_face, width, height))
         window = frame[focus.y : focus.y + focus.h, focus.x : focus.x + focus.w]
-        key = (window.shape[1], window.shape[0], round(smallest))
-        plan = self._focus_plans.get(key)
-        if plan is None:
-            plan = self._focus_plans[key] = tiling.plan_for_face(*key)
+        plan = self._plan(window.shape[1], window.shape[0], round(smallest))
         return self._found(self.detector.search(window, plan), 1.0, focus.x, focus.y, frame.shape)
+
+    def _plan(self, width: int, height: int, smallest: float) -> tiling.SearchPlan:
+        """The search plan for faces down to `smallest` px in a width x height image,
+        made once."""
+        key = (width, height, smallest)
+        if key not in self._plans:
+            self._plans[key] = tiling.plan_for_face(width, height, smallest)
+        return self._plans[key]
 
     def find_faces_near(self, frame: np.ndarray, boxes: Sequence[Box]) -> list[FoundFace]:
         """Look for each tracked face again in a window around its last box, three
