@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import math
 import os
 import signal
 import socket
@@ -35,16 +34,13 @@ from . import testing
 from .analysis import ChunkResult
 from .config import ScanSettings
 from .errors import ClusterError, FacecutError, Interrupted, WorkerError
-from .planning import Chunk, chunk_count
+from .planning import Chunk, chunk_count, max_chunk_frames
 from .probe import VideoInfo
 from .process import children
 from .scan import WorkerState, load_worker, scan_chunk
 
 log = logging.getLogger(__name__)
 
-# A chunk covers at most this much video, however few CPUs the cluster has: a worker
-# that dies costs at most this much work, and the scan cache resumes at this grain.
-MAX_CHUNK_SECONDS = 300
 # How long the driver waits between checks for Ctrl-C while chunks run.
 POLL_SECONDS = 0.5
 # An address must accept a connection within this, or we say so (Ray itself retries
@@ -162,7 +158,7 @@ class RayBackend:
         return chunk_count(
             video.frame_count,
             self._chunks_per_video,
-            max(1, math.floor(video.fps * MAX_CHUNK_SECONDS)),
+            max_chunk_frames(video.fps),
         )
 
     def runner(

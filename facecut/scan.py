@@ -26,7 +26,7 @@ from .decode import read_frames
 from .embeddings import distance, distances
 from .errors import FacecutError, WorkerError
 from .faces import ReferenceFace
-from .planning import Chunk, Focus
+from .planning import Chunk, Focus, chunk_count, max_chunk_frames
 from .probe import VideoInfo
 from .segments import Face, FrameFaces
 from .tracking import IDS_PER_CHUNK, Tracker
@@ -85,6 +85,7 @@ def load_worker(settings: ScanSettings, references: np.ndarray) -> WorkerState:
 # A local pool worker's models, loaded by its initializer. Everything about a video
 # comes with each task: one pool can serve every video of a run.
 _state: WorkerState | None = None
+_bar_line = 0  # this worker's line among the pool's bars
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,12 @@ class PoolTask:
     video: VideoInfo
     references: np.ndarray
     chunk: Chunk
-    bar_position: int | None  # None: no progress bar
+    bar_offset: int | None  # the worker's bar goes this many lines down; None: no bar
 
 
-def _init_worker(settings: ScanSettings, lock: Any, log_level: int) -> None:
+def _init_worker(
+    settings: ScanSettings, lock: Any, log_level: int, started: Any, processes: int
+) -> None:
     # The parent handles Ctrl-C and tells the pool to stop; workers ignore SIGINT so
     # they never print a traceback each. SIGTERM (Pool.terminate) keeps its default
     # action, death in the kernel: a Python handler runs only when the main thread
@@ -109,14 +112,20 @@ def _init_worker(settings: ScanSettings, lock: Any, log_level: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tqdm.set_lock(lock)
     log.configure(log_level)  # --debug shows this worker's decoder commands too
-    global _state
+    # Each worker owns one line for its bar, whichever chunk it scans: a 2-hour
+    # video is 24 chunks, scanned two at a time on 2 workers, in 2 lines.
+    global _state, _bar_line
+    with started.get_lock():
+        _bar_line = started.value % processes
+        started.value += 1
     _state = load_worker(settings, np.zeros((1, 0)))
 
 
 def _scan_chunk(task: PoolTask) -> ChunkResult | FacecutError:
     assert _state is not None
     state = WorkerState(task.settings, np.atleast_2d(task.references), _state.engine, _state.error)
-    return scan_chunk(state, task.video, task.chunk, task.bar_position)
+    line = None if task.bar_offset is None else task.bar_offset + _bar_line
+    return scan_chunk(state, task.video, task.chunk, line, f"worker {_bar_line + 1}")
 
 
 def _embed_photos(paths: Sequence[str]) -> list[ReferenceFace] | FacecutError:
@@ -131,10 +140,14 @@ def _embed_photos(paths: Sequence[str]) -> list[ReferenceFace] | FacecutError:
 
 
 def scan_chunk(
-    state: WorkerState, video: VideoInfo, chunk: Chunk, bar_position: int | None = None
+    state: WorkerState,
+    video: VideoInfo,
+    chunk: Chunk,
+    bar_position: int | None = None,
+    bar_label: str = "",
 ) -> ChunkResult | FacecutError:
-    """Decode and analyse one chunk, with a progress bar at `bar_position` (None:
-    no bar). Errors are returned, not raised, so the parent gets our one-line
+    """Decode and analyse one chunk, with a progress bar `bar_label` at
+    `bar_position` (None: no bar). Errors are returned, not raised, so the parent gets our one-line
     message rather than a pickled traceback."""
     if state.error is not None:
         return state.error
@@ -144,7 +157,7 @@ def scan_chunk(
         with tqdm(
             total=len(chunk.analysed_frames),
             position=bar_position or 0,
-            desc=f"worker {chunk.index + 1}",
+            desc=bar_label,
             unit="frame",
             leave=False,
             dynamic_ncols=True,
@@ -395,15 +408,16 @@ def pool_tasks(
     show_bars: bool,
     bar_offset: int,
 ) -> list[PoolTask]:
-    """The tasks that scan `chunks`: a bar per first-pass chunk, below `bar_offset`
-    lines (a batch's overall bar); refinement chunks are short and show none."""
+    """The tasks that scan `chunks`: a bar per worker for first-pass chunks, below
+    `bar_offset` lines (a batch's overall bar); refinement chunks are short and show
+    none."""
     return [
         PoolTask(
             settings,
             video,
             references,
             chunk,
-            chunk.index + bar_offset if show_bars and not chunk.refine else None,
+            bar_offset if show_bars and not chunk.refine else None,
         )
         for chunk in chunks
     ]
@@ -426,7 +440,7 @@ class LocalBackend:
         self._pool: WorkerPool | None = None
 
     def chunk_count(self, video: VideoInfo) -> int:
-        return self.processes
+        return chunk_count(video.frame_count, self.processes, max_chunk_frames(video.fps))
 
     def runner(
         self,
@@ -568,7 +582,7 @@ def _start_pool(settings: ScanSettings, processes: int) -> Any:
             return context.Pool(
                 processes=processes,
                 initializer=_init_worker,
-                initargs=(settings, lock, log.level()),
+                initargs=(settings, lock, log.level(), context.Value("i", 0), processes),
             )
     finally:
         signal.signal(signal.SIGINT, previous)

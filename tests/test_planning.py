@@ -1,6 +1,10 @@
 import pytest
 
-from facecut.planning import Chunk, chunk_count, plan_chunks, plan_refinement
+from fractions import Fraction
+from types import SimpleNamespace
+
+from facecut.planning import Chunk, chunk_count, max_chunk_frames, plan_chunks, plan_refinement
+from facecut.scan import LocalBackend
 
 
 def analysed(chunks):
@@ -54,6 +58,29 @@ def test_cluster_chunk_count(frames, workers, max_frames, expected):
     assert chunk_count(frames, workers, max_frames) == expected
     chunks = plan_chunks(frames, expected, 1)
     assert all(chunk.frame_count <= max(max_frames, -(-frames // workers)) for chunk in chunks)
+
+
+@pytest.mark.parametrize("fps, expected", [
+    (Fraction(30), 9000),
+    (Fraction(30000, 1001), 8991),  # 299.9997 s: never longer than 5 minutes
+    (Fraction(25), 7500),
+    (Fraction(1, 600), 1),          # a slide show: still a frame per chunk
+])
+def test_max_chunk_frames(fps, expected):
+    assert max_chunk_frames(fps) == expected
+
+
+@pytest.mark.parametrize("seconds, processes, expected", [
+    (62, 2, 2),      # the benchmark montage: one chunk per worker, as before
+    (7200, 2, 24),   # 2 hours: killed at 50%, ~12 finished chunks are in the cache
+    (7200, 32, 32),
+])
+def test_the_local_pool_caps_chunks_at_five_minutes(seconds, processes, expected):
+    """Locally, too, a long video is split into chunks of at most 5 minutes, so the
+    scan cache keeps finished work of a run that is killed (with one chunk per
+    worker, a 2-hour run killed at 50% had finished none and rescanned all)."""
+    video = SimpleNamespace(frame_count=seconds * 30, fps=Fraction(30))
+    assert LocalBackend(None, processes)  # settings: models, not needed here.chunk_count(video) == expected
 
 
 @pytest.mark.parametrize("workers, max_frames", [(0, 10), (1, 0)])

@@ -4,6 +4,7 @@ screen. The screen checker itself is tested first, on hand-made garbage and on
 real tqdm bars drawn by two processes the way facecut's workers draw theirs."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+import montage as montage_builder
 from conftest import ROOT
 from terminal import Line, Screen, run_in_terminal
 
@@ -205,3 +207,27 @@ def test_two_workers_draw_two_clean_bars(short_montage, reference, tmp_path):
     assert any(dict(pairs).keys() == {"1", "2"} and dict(pairs)["2"] == dict(pairs)["1"] + 1
                for pairs in report.together), report.together
     assert "1 appearance(s)" in run.output
+
+
+@pytest.mark.slow
+@pytest.mark.media
+def test_more_chunks_than_workers_still_draw_one_bar_per_worker(media_dir, reference, tmp_path):
+    """A 10-minute video on 2 workers is 3 first-pass chunks (none longer than 5
+    minutes): the bars stay "worker 1" and "worker 2", one row each, whichever chunk
+    each scans (a bar per chunk put a third bar, "worker 3", on a third row)."""
+    video = montage_builder.build(
+        [montage_builder.Part((), 0, 601, 30, False),
+         montage_builder.Part((montage_builder.TARGET,), 0, 3, 30, True)],
+        media_dir / "ten_minutes.mp4", width=480, height=270)
+    run = run_in_terminal(
+        [sys.executable, str(ROOT / "video_inference.py"), "--video", str(video.path),
+         "--reference", str(reference), "--speed", "--interval", "30", "--num_processes", "2",
+         "--output", str(tmp_path / "out")],
+        width=WIDTH, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"})
+    assert run.code == 0, run.output
+    report = read_bars(run.output)
+    print(f"\n{run.seconds:.1f} s; whole bars seen per worker: {report.renders}")
+    assert report.problems() == [], run.output
+    assert set(report.renders) == {"1", "2"}, report.renders
+    assert "1 appearance(s)" in run.output
+    assert json.loads((tmp_path / "out" / "metadata.json").read_text())["stats"]["workers"] == 3
