@@ -489,6 +489,20 @@ def _probe_first(job: Job, as_json: bool) -> Any:
         raise
 
 
+def _open_results_first(config: Config, job: Job, arguments: argparse.Namespace) -> Any:
+    """The single video's results folder, opened (locked); a refusal is reported as a
+    run's failure would be (with --json, also as the video's JSON line)."""
+    from .pipeline import results_folder
+
+    results = results_folder(config, job)
+    try:
+        results.open()
+    except FacecutError as error:
+        _emit(arguments.json, _error_record(job.video, error))
+        raise
+    return results
+
+
 def _main(arguments: argparse.Namespace) -> int:
     from . import blazeface
     from .scan import LocalBackend
@@ -509,6 +523,11 @@ def _main(arguments: argparse.Namespace) -> int:
     # the photos (2-5 s here). A batch probes each video in turn: one bad video is
     # reported and skipped while the others are scanned.
     probed = None if batch else _probe_first(Job(videos[0], outputs[0]), arguments.json)
+    # Its results folder is locked next, before the workers load their models and the
+    # photos are embedded (2 s alone, 6 s with 4 runs started at once by xargs -P 4):
+    # a run whose folder another run holds, or that holds results, is refused at once.
+    # A batch's videos lock theirs in turn.
+    opened = None if batch else _open_results_first(config, Job(videos[0], outputs[0]), arguments)
     try:
         references = _embed_photos(config, outputs, backend)
         problems: dict[str, str] = {}
@@ -524,7 +543,15 @@ def _main(arguments: argparse.Namespace) -> int:
         codes = _run_jobs(
             jobs,
             lambda job: _run_one(
-                config, job, references, backend, arguments, batch, problems.get(job.video), probed
+                config,
+                job,
+                references,
+                backend,
+                arguments,
+                batch,
+                problems.get(job.video),
+                probed,
+                opened,
             ),
             # On a cluster, several videos run at once (on threads, so that signals
             # reach the main thread outside Ray's calls) and the chunks of all of them
@@ -533,6 +560,8 @@ def _main(arguments: argparse.Namespace) -> int:
             bar=batch and config.output.progress,
         )
     except BaseException:
+        if opened is not None:
+            opened.abort()  # nothing written yet, or run() aborted it already
         if backend is not None:
             backend.terminate()
         raise
@@ -630,19 +659,20 @@ def _run_one(
     batch: bool,
     problem: str | None = None,
     video: Any = None,
+    results: Any = None,
 ) -> int:
     """Run one video and say how it went: stdout gets only the result (a sentence or
     one JSON line), stderr the error. Interruptions stop everything; any other
     failure of one video in a batch is reported and the batch goes on. `problem`:
     why the video cannot be scanned at all (found before the run); `video`: the
-    job's video, if already probed."""
+    job's video, if already probed; `results`: its results folder, if opened."""
     from .errors import VideoError
     from .pipeline import run
 
     try:
         if problem is not None:
             raise VideoError(problem)
-        report = run(config, job, references, backend, video)
+        report = run(config, job, references, backend, video, results)
     except Interrupted:
         raise
     except Exception as error:

@@ -112,20 +112,20 @@ def run(
     references: References,
     backend: ScanBackend | None = None,
     video: VideoInfo | None = None,
+    results: ResultsFolder | None = None,
 ) -> RunReport:
     """Find the person in one video and write the results folder, all or nothing.
     `backend` runs the scan's chunks (None: a local pool of `config.processes`);
-    `video` is the job's video if the caller probed it already."""
+    `video` is the job's video if the caller probed it already; `results` its
+    results folder, if the caller opened (locked) it already."""
     started = time.monotonic()
     video = video if video is not None else probe_video(job)
     this = Inputs(config, job, video, references)
-    # --calibrate writes no results, so earlier ones need no --overwrite
-    results = ResultsFolder(
-        job.output,
-        config.output.overwrite or config.output.calibrate,
-        protect=(Path(job.video), *map(Path, config.references)),
-    )
-    staging = results.open()
+    if results is None:
+        results = results_folder(config, job)
+        results.open()
+    staging = results.staging
+    assert staging is not None
     try:
         chunks, cache = plan(this, backend)
         scanned = scan_video(this, chunks, cache, backend)
@@ -144,6 +144,16 @@ def run(
 
 
 # ---------------------------------------------------------------- the steps
+
+
+def results_folder(config: Config, job: Job) -> ResultsFolder:
+    """The job's results folder, not yet opened (locked)."""
+    # --calibrate writes no results, so earlier ones need no --overwrite
+    return ResultsFolder(
+        job.output,
+        config.output.overwrite or config.output.calibrate,
+        protect=(Path(job.video), *map(Path, config.references)),
+    )
 
 
 def probe_video(job: Job) -> VideoInfo:

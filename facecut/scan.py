@@ -8,6 +8,7 @@ every video of a run. The parent only plans, collects and merges.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -30,6 +31,8 @@ from .planning import Chunk, Focus, chunk_count, max_chunk_frames
 from .probe import VideoInfo
 from .segments import Face, FrameFaces
 from .tracking import IDS_PER_CHUNK, Tracker
+
+logger = logging.getLogger(__name__)
 
 # Math libraries read these when they load: one thread each, so P workers use P cores
 # instead of P x cores threads fighting over them.
@@ -468,6 +471,7 @@ class LocalBackend:
 
     def pool(self) -> WorkerPool:
         if self._pool is None:
+            logger.debug(f"starting {self.processes} worker process(es), each loading the models")
             self._pool = WorkerPool(self.settings, self.processes)
         return self._pool
 

@@ -20,6 +20,7 @@ import pytest
 import montage as montage_builder
 from checks import audio_offset, audio_streams, ffprobe_streams, video_frame_count
 from conftest import ROOT, CliResult, peak_rss_mib, run_cli
+from facecut.output import FolderLock
 from procfs import (children, describe_processes, is_ffmpeg, left_in_group, pool_workers,
                     processes_in_group)
 
@@ -695,3 +696,40 @@ def test_a_run_into_a_folder_another_run_is_writing_is_refused_before_it_scans(
     assert json.loads((out / "metadata.json").read_text())["segments"]
     assert not (out / ".facecut-lock").exists()
     assert not list(out.glob(".facecut-partial-*"))
+
+
+def _held_by_another_run(folder: Path) -> FolderLock:
+    lock = FolderLock(folder)
+    folder.mkdir(parents=True)
+    lock.acquire()
+    return lock
+
+
+def _holding_results(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "metadata.json").write_text("{}\n")
+
+
+@pytest.mark.parametrize("prepare, problem", [
+    (_held_by_another_run, f"another facecut run is writing results here (pid {os.getpid()}"),
+    (_holding_results, "already holds results (metadata.json, 0 clip(s)); pass --overwrite"),
+], ids=["locked", "earlier-results"])
+def test_a_taken_results_folder_is_refused_before_the_workers_start(
+        prepare, problem, target_second, reference, tmp_path):
+    """A single video's results folder is locked before the worker pool starts and the
+    photos are embedded: a run whose folder another run holds, or that holds results,
+    is refused at once (with 4 runs started together by xargs -P 4, the refused ones
+    spent ~6 s loading models first). --debug logs the pool's start: it never comes."""
+    out = tmp_path / "Results" / "clip"
+    held = prepare(out)
+    try:
+        result = run_cli("--video", str(target_second), "--reference", str(reference),
+                         "--debug", "--json", output=out, timeout=60)
+    finally:
+        if held is not None:
+            held.release()
+    assert result.code == 2
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {out}: ") and problem in line, result.stderr
+    assert "worker process(es)" not in result.stderr, result.stderr
+    assert json.loads(result.stdout)["status"] == "error"
