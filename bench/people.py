@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Grouping face tracks into people with no photo, measured: purity and completeness
 of facecut.grouping over a sweep of link distances, on a labelled montage of the 7
-people of ../shared/media (some side by side, each seen 2-3 times apart).
+people of ../shared/media (6 of them side by side in 3 pairs; each seen 2-3 times
+apart).
 
     python bench/people.py [--workdir bench/out/people] [--preset default|speed]
 
@@ -41,8 +42,8 @@ from montage import Part  # noqa: E402
 from facecut.cache import decode  # noqa: E402
 from facecut.grouping import TrackSample, group  # noqa: E402
 
-# Seven people, each on screen 2-3 times with others between, four of them side by side
-# once; a faceless second. 30 fps, 35 s.
+# Seven people, each on screen 2-3 times with others between, six of them side by side
+# in three pairs; a faceless second. 30 fps, 36 s.
 PARTS = [
     Part(("d3.mp4",), 0, 3, 30, False),
     Part(("d9.mp4",), 0, 3, 30, False),

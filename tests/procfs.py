@@ -1,5 +1,5 @@
-"""Which processes a run left or started, read from /proc (Linux): a process group's
-members, a parent's direct children, and which of them are multiprocessing's pool
+"""Which processes a run left or started, read from /proc (Linux): a process group's or
+a session's members, a parent's direct children, and which of them are multiprocessing's pool
 workers (never its resource tracker)."""
 from __future__ import annotations
 
@@ -7,15 +7,33 @@ import time
 from pathlib import Path
 
 
-def processes_in_group(pgid: int) -> list[int]:
-    """Live (not zombie) members of process group `pgid`."""
+def _live_where(field: int, value: int) -> list[int]:
+    """Live (not zombie) processes whose /proc stat field `field` (after the command
+    name: 1 parent, 2 group, 3 session) is `value`, in pid order."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             fields = _stat_fields(int(entry.name))
-            if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
+            if fields is not None and int(fields[field]) == value and fields[0] != "Z":
                 found.append(int(entry.name))
-    return found
+    return sorted(found)
+
+
+def processes_in_group(pgid: int) -> list[int]:
+    """Live (not zombie) members of process group `pgid`."""
+    return _live_where(2, pgid)
+
+
+def processes_in_session(sid: int) -> list[int]:
+    """Live (not zombie) members of session `sid`: everything a command started with
+    start_new_session=True started, even in process groups of their own (as Ray puts
+    each worker process)."""
+    return _live_where(3, sid)
+
+
+def session_of(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields is not None else None
 
 
 def left_in_group(pgid: int, grace: float = 5.0) -> list[int]:
@@ -30,7 +48,7 @@ def left_in_group(pgid: int, grace: float = 5.0) -> list[int]:
 
 
 def _stat_fields(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat after the command name: state, parent pid, group, ..."""
+    """/proc/<pid>/stat after the command name: state, parent pid, group, session, ..."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -47,13 +65,7 @@ def _argv(pid: int) -> list[str] | None:
 
 def children(parent: int) -> list[int]:
     """Live (not zombie) direct children of `parent`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat_fields(int(entry.name))
-            if fields is not None and int(fields[1]) == parent and fields[0] != "Z":
-                found.append(int(entry.name))
-    return sorted(found)
+    return _live_where(1, parent)
 
 
 # How multiprocessing's spawn start method runs a worker (multiprocessing/spawn.py,

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from procfs import describe_processes
+from procfs import describe_processes, processes_in_session, session_of
 from facecut.planning import plan_chunks
 from facecut.presets import ACCURATE
 
@@ -173,32 +173,6 @@ def test_a_chunk_whose_worker_is_killed_runs_again(ray_cluster, montage, referen
     assert _segments(out) == _segments(local_results / "montage")
 
 
-def _in_session(sid: int) -> list[int]:
-    """Live (not zombie) processes of session `sid`: everything a `ray start` started
-    with start_new_session=True, whose pid is the session's id. (Not its process group:
-    Ray puts each worker process in a group of its own.)"""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None and int(fields[3]) == sid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
-def _session_of(pid: int) -> int | None:
-    fields = _stat(pid)
-    return int(fields[3]) if fields is not None else None
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat after the command name: state, parent, group, session, ..."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
 def _kill_node(node: subprocess.Popen) -> None:
     """SIGKILL a node started by `ray start` in a session of its own, as losing its
     machine would: the process group of `ray start` (its raylet and agents), then the
@@ -207,7 +181,7 @@ def _kill_node(node: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(node.pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while (left := _in_session(node.pid)) and time.monotonic() < deadline:
+    while (left := processes_in_session(node.pid)) and time.monotonic() < deadline:
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -291,7 +265,7 @@ def test_a_lost_nodes_chunk_runs_again_on_the_node_left(two_node_cluster, montag
     killed = None
     deadline = time.monotonic() + 300
     while killed is None and process.poll() is None and time.monotonic() < deadline:
-        there = [pid for pid in _scan_task_processes() if _session_of(pid) == node.pid]
+        there = [pid for pid in _scan_task_processes() if session_of(pid) == node.pid]
         if there:
             time.sleep(1.0)  # well into the chunk: its models are loaded, frames decoded
             if there[0] in _scan_task_processes() and process.poll() is None:
