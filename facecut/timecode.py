@@ -152,24 +152,13 @@ class FrameClock:
         last_duration: Fraction | None,
         fallback_fps: Fraction | None,
     ) -> FrameClock:
-        """Build a clock from sorted presentation times.
+        """Build a clock from presentation times (sorted here).
 
         The last frame lasts `last_duration` when the container says so, otherwise
         one nominal frame period, otherwise as long as the frame before it.
         """
-        ordered = starts if isinstance(starts, EvenStarts) else tuple(sorted(starts))
-        if not ordered:
-            return cls((), Fraction(0))
-        if last_duration is None or last_duration <= 0:
-            if fallback_fps:
-                last_duration = 1 / fallback_fps
-            elif len(ordered) > 1:
-                last_duration = ordered[-1] - ordered[-2]
-            else:
-                last_duration = Fraction(1, 25)
-        if not isinstance(ordered, EvenStarts):
-            ordered = even_starts(ordered) or ordered
-        return cls(ordered, ordered[-1] + last_duration)
+        ordered = tuple(sorted(starts))
+        return cls._ending(even_starts(ordered) or ordered, last_duration, fallback_fps)
 
     @classmethod
     def from_ticks(
@@ -181,22 +170,40 @@ class FrameClock:
         fallback_fps: Fraction | None,
     ) -> FrameClock:
         """A clock from sorted presentation times in `time_base` ticks, less `origin`
-        seconds (as from_timestamps). Evenly spaced ticks, as a constant-rate file
-        has, are found in integer arithmetic and kept as EvenStarts, without a
-        Fraction per frame."""
-        if len(ticks) >= 2:
-            gap = ticks[1] - ticks[0]
-            if (
-                gap > 0
-                and ticks[-1] - ticks[0] == gap * (len(ticks) - 1)
-                and all(b - a == gap for a, b in pairwise(ticks))
-            ):
-                first = ticks[0] * time_base - origin
-                starts = EvenStarts(first, gap * time_base, len(ticks))
-                return cls.from_timestamps(starts, last_duration, fallback_fps)
-        return cls.from_timestamps(
-            [t * time_base - origin for t in ticks], last_duration, fallback_fps
-        )
+        seconds (the last frame's duration as in from_timestamps). Evenly spaced
+        ticks, as a constant-rate file has, are found in integer arithmetic and kept
+        as EvenStarts, without a Fraction per frame."""
+        starts: Sequence[Fraction]
+        gap = ticks[1] - ticks[0] if len(ticks) >= 2 else 0
+        if (
+            gap > 0
+            and ticks[-1] - ticks[0] == gap * (len(ticks) - 1)
+            and all(b - a == gap for a, b in pairwise(ticks))
+        ):
+            starts = EvenStarts(ticks[0] * time_base - origin, gap * time_base, len(ticks))
+        else:
+            starts = tuple(t * time_base - origin for t in ticks)
+        return cls._ending(starts, last_duration, fallback_fps)
+
+    @classmethod
+    def _ending(
+        cls,
+        ordered: Sequence[Fraction],
+        last_duration: Fraction | None,
+        fallback_fps: Fraction | None,
+    ) -> FrameClock:
+        """The clock of sorted starts `ordered`, its end after the last frame's
+        duration (see from_timestamps)."""
+        if not ordered:
+            return cls((), Fraction(0))
+        if last_duration is None or last_duration <= 0:
+            if fallback_fps:
+                last_duration = 1 / fallback_fps
+            elif len(ordered) > 1:
+                last_duration = ordered[-1] - ordered[-2]
+            else:
+                last_duration = Fraction(1, 25)
+        return cls(ordered, ordered[-1] + last_duration)
 
     @property
     def frame_count(self) -> int:
