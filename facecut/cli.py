@@ -522,12 +522,13 @@ def _main(arguments: argparse.Namespace) -> int:
     # unreadable file is one line in a fraction of a second, not after the pool and
     # the photos (2-5 s here). A batch probes each video in turn: one bad video is
     # reported and skipped while the others are scanned.
-    probed = None if batch else _probe_first(Job(videos[0], outputs[0]), arguments.json)
+    single = None if batch else Job(videos[0], outputs[0])
+    probed = None if single is None else _probe_first(single, arguments.json)
     # Its results folder is locked next, before the workers load their models and the
     # photos are embedded (2 s alone, 6 s with 4 runs started at once by xargs -P 4):
     # a run whose folder another run holds, or that holds results, is refused at once.
     # A batch's videos lock theirs in turn.
-    opened = None if batch else _open_results_first(config, Job(videos[0], outputs[0]), arguments)
+    opened = None if single is None else _open_results_first(config, single, arguments)
     try:
         references = _embed_photos(config, outputs, backend)
         problems: dict[str, str] = {}

@@ -150,8 +150,8 @@ def scan_chunk(
     bar_label: str = "",
 ) -> ChunkResult | FacecutError:
     """Decode and analyse one chunk, with a progress bar `bar_label` at
-    `bar_position` (None: no bar). Errors are returned, not raised, so the parent gets our one-line
-    message rather than a pickled traceback."""
+    `bar_position` (None: no bar). Errors are returned, not raised, so the parent
+    gets our one-line message rather than a pickled traceback."""
     if state.error is not None:
         return state.error
     scanner = _ChunkScanner(state, chunk)
