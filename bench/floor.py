@@ -29,6 +29,7 @@ import montage as montage_builder  # noqa: E402
 from measure import measure  # noqa: E402
 
 from facecut.cli import build_config, build_parser  # noqa: E402
+from facecut.config import ReferenceSet  # noqa: E402
 from facecut.cut import COPY_EXACT, REENCODE, clip_command, clip_jobs  # noqa: E402
 from facecut.probe import probe  # noqa: E402
 from facecut.segments import Segment  # noqa: E402
@@ -73,7 +74,7 @@ def main() -> None:
     # the clips' ffmpeg commands exactly as a --speed run builds them (2 processes)
     config = build_config(build_parser().parse_args(
         ["--video", str(montage.path), "--reference", str(reference), "--speed",
-         "--num_processes", "2"]), [str(reference)])
+         "--num_processes", "2"]), [ReferenceSet("reference", (str(reference),))])
     staging = workdir / "floor-clips"
     staging.mkdir(exist_ok=True)
     jobs = clip_jobs(video, [Segment(s["start_frame"], s["end_frame"]) for s in segments],
@@ -91,11 +92,13 @@ def main() -> None:
     single = {**env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     total += cpu_of("one worker: interpreter, imports, models loaded",
                     [sys.executable, "-c",
-                     "import numpy as np; from facecut.cli import build_config, build_parser; "
+                     "from facecut.cli import build_config, build_parser; "
+                     "from facecut.config import ReferenceSet; "
+                     "from facecut.embeddings import NO_GALLERY; "
                      "from facecut.scan import load_worker; "
                      "config = build_config(build_parser().parse_args(['--video', 'v', "
-                     "'--reference', 'r', '--speed']), ['r']); "
-                     "load_worker(config.scan, np.zeros((1, 0)))"],
+                     "'--reference', 'r', '--speed']), [ReferenceSet('r', ('r',))]); "
+                     "load_worker(config.scan, NO_GALLERY)"],
                     env=single)
     cpus = len(os.sched_getaffinity(0))
     print(f"floor: {total:.1f} CPU-s = {total / cpus:.1f} s wall on {cpus} CPUs at best "

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .config import ScanSettings, SegmentSettings
+from .config import DiscoverySettings, ScanSettings, SegmentSettings
+from .discovery import Track, anyone, placed, tracks
 from .embeddings import distance
 from .errors import VideoError
 from .planning import Chunk, Focus, focus_around, plan_refinement
 from .segments import (
+    Box,
     FrameFaces,
     Match,
     Segment,
     edges_to_refine,
     frame_ranges,
     lost_near_matches,
-    match_frames,
+    match_people,
     merge_segments,
 )
 from .timecode import FrameClock
@@ -52,21 +54,38 @@ class ChunkResult:
 
 
 @dataclass(frozen=True)
+class Appearances:
+    """One person's part of a scan: the frames that show them and their segments."""
+
+    matches: dict[int, Match]  # frame -> the face that shows the person
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
 class Analysis:
     """A video's scan, analysed."""
 
     frames: tuple[FrameFaces, ...]  # every analysed frame, in order
-    matches: dict[int, Match]  # frame -> the face that shows the person
-    segments: tuple[Segment, ...]
+    people: tuple[Appearances, ...]  # one per person searched, in Config.people order
     frames_decoded: int  # by the first pass
     frames_refined: int  # analysed only by edge refinement
     frames_missing: int  # promised by the container or the plan, but never decoded
 
+    @property
+    def found(self) -> bool:
+        """Some frame shows somebody searched."""
+        return any(person.matches for person in self.people)
 
-def label(results: Sequence[ChunkResult], scan: ScanSettings, threshold: float) -> dict[int, Match]:
-    """Which analysed frames show the person: by their own face, or by a track
-    (joined across chunk boundaries when its ends are the same person) whose faces
-    match."""
+
+# Which analysed frames show each person, and by which face: one dict per person.
+Labeller = Callable[[Sequence[ChunkResult]], tuple[dict[int, Match], ...]]
+
+
+def joined_tracks(
+    results: Sequence[ChunkResult], scan: ScanSettings, threshold: float
+) -> dict[int, int]:
+    """Every track's id joined across chunk boundaries (tracking.join_tracks), where
+    its ends' embeddings are within `threshold`: track id -> joined id."""
     seen = [frame for result in results for frame in result.frames]
     ends = {track: pair for result in results for track, pair in result.track_ends.items()}
 
@@ -75,10 +94,60 @@ def label(results: Sequence[ChunkResult], scan: ScanSettings, threshold: float) 
             return False
         return distance(ends[later][0], ends[earlier][1], scan.metric) <= threshold
 
-    joined = join_tracks(seen, same_person)
-    return match_frames(
-        seen, threshold, track_distances(seen, joined), joined, veto=scan.split_distance
-    )
+    return join_tracks(seen, same_person)
+
+
+def label(
+    results: Sequence[ChunkResult], scan: ScanSettings, threshold: float, people: int = 1
+) -> tuple[dict[int, Match], ...]:
+    """Which analysed frames show each of `people` searched with photos: by their own
+    face, or by a track (joined across chunk boundaries when its ends are the same
+    person) whose faces match; one face is at most one person
+    (segments.match_people)."""
+    seen = [frame for result in results for frame in result.frames]
+    joined = joined_tracks(results, scan, threshold)
+    by_track = [track_distances(seen, joined, person=person) for person in range(people)]
+    return match_people(seen, people, threshold, by_track, joined, veto=scan.split_distance)
+
+
+def by_photos(scan: ScanSettings, threshold: float, people: int) -> Labeller:
+    """The labeller of people searched with photos (label)."""
+    return lambda results: label(results, scan, threshold, people)
+
+
+def video_tracks(
+    results: Sequence[ChunkResult], scan: ScanSettings, threshold: float
+) -> tuple[list[Track], dict[int, int]]:
+    """Every joined face track of a scan (refined frames preferred, as `analyse`
+    sees them), and the joins."""
+    kept = prefer_refined(results)
+    frames = [frame for result in kept for frame in result.frames]
+    ends = {track: pair for result in kept for track, pair in result.track_ends.items()}
+    joined = joined_tracks(kept, scan, threshold)
+    return tracks(frames, ends, joined), joined
+
+
+def by_anyone(scan: ScanSettings, threshold: float, settings: DiscoverySettings) -> Labeller:
+    """With no photo, before grouping: one "person", anyone whose track grouping
+    will place (its frames are what refinement must pin, whoever they turn out to be)."""
+
+    def label_anyone(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
+        found, joined = video_tracks(results, scan, threshold)
+        ids = {track.id for track in placed(found, settings)}
+        return (anyone([f for r in results for f in r.frames], joined, ids),)
+
+    return label_anyone
+
+
+def by_groups(scan: ScanSettings, threshold: float, members: Sequence[Collection[int]]) -> Labeller:
+    """With no photo, after grouping: each person is the joined tracks `members[p]`."""
+
+    def label_groups(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
+        joined = joined_tracks(results, scan, threshold)
+        frames = [frame for result in results for frame in result.frames]
+        return tuple(anyone(frames, joined, set(ids)) for ids in members)
+
+    return label_groups
 
 
 def refinement(
@@ -87,12 +156,18 @@ def refinement(
     scan: ScanSettings,
     segments: SegmentSettings,
     frame_size: tuple[int, int] | None = None,
+    labeller: Labeller | None = None,
 ) -> list[Chunk]:
-    """Chunks that analyse the frames next to every edge that the first pass skipped
-    (interval > 1) or searched only near tracked faces. Given the frame size, each
-    looks only around the appearance's face next to its frames (refinement_focus);
-    else over the whole frame."""
-    matched = label(first_pass, scan, segments.threshold)
+    """Chunks that analyse the frames next to every edge (of anyone's appearances, as
+    `labeller` finds them; default: one person by photos) that the first pass
+    skipped (interval > 1) or searched only near tracked faces. Given the frame size,
+    each looks only around the faces that matched next to its frames
+    (refinement_focus); else over the whole frame."""
+    labeller = labeller or by_photos(scan, segments.threshold, 1)
+    matched: dict[int, list[Box]] = {}
+    for person in labeller(first_pass):
+        for frame, match in person.items():
+            matched.setdefault(frame, []).append(match.face.box)
     partial = {frame for result in first_pass for frame in result.partial}
     if scan.interval == 1 and not partial:
         return []
@@ -129,10 +204,10 @@ def refinement(
 
 
 def refinement_focus(
-    matched: Mapping[int, Match], scan: ScanSettings, frame_size: tuple[int, int]
+    matched: Mapping[int, Sequence[Box]], scan: ScanSettings, frame_size: tuple[int, int]
 ) -> Callable[[int, int], Focus | None]:
-    """Where a refinement chunk of frames [first, stop) looks: around the person's
-    faces on the matched frames within one whole-frame search interval of it (an
+    """Where a refinement chunk of frames [first, stop) looks: around the matched
+    faces (`matched`: frame -> boxes) within one whole-frame search interval of it (an
     edge's range always lies next to such a frame; None if none is).
 
     Why: refinement exists to pin this appearance's edge, and the person's face is
@@ -146,7 +221,7 @@ def refinement_focus(
         near = hits[bisect_left(hits, first - within) : bisect_left(hits, stop + within)]
         if not near:
             return None
-        boxes = [matched[frame].face.box for frame in near]
+        boxes = [box for frame in near for box in matched[frame]]
         return focus_around([(b.x, b.y, b.w, b.h) for b in boxes], *frame_size)
 
     return focus
@@ -198,8 +273,10 @@ def analyse(
     declared_frames: int | None,
     scan: ScanSettings,
     segments: SegmentSettings,
+    labeller: Labeller | None = None,
 ) -> Analysis:
-    """The scan's chunk results, labelled and merged into appearances. Raises
+    """The scan's chunk results, labelled by `labeller` (default: one person by
+    photos) and merged into each person's appearances. Raises
     VideoError (naming nothing: the caller adds the video) if no frame decoded."""
     kept = prefer_refined(results)
     frames = tuple(
@@ -207,19 +284,26 @@ def analyse(
     )
     if not frames:
         raise VideoError("no frame could be decoded (damaged file?)")
-    matches = label(kept, scan, segments.threshold)
-    found = merge_segments(
-        [frame.frame for frame in frames],
-        sorted(matches),
-        clock,
-        scan.interval,
-        segments.min_gap,
-        segments.min_duration,
+    analysed = [frame.frame for frame in frames]
+    appearances = tuple(
+        Appearances(
+            matches,
+            tuple(
+                merge_segments(
+                    analysed,
+                    sorted(matches),
+                    clock,
+                    scan.interval,
+                    segments.min_gap,
+                    segments.min_duration,
+                )
+            ),
+        )
+        for matches in (labeller or by_photos(scan, segments.threshold, 1))(kept)
     )
     return Analysis(
         frames=frames,
-        matches=matches,
-        segments=tuple(found),
+        people=appearances,
         frames_decoded=sum(result.frames_decoded for result in results if not result.chunk.refine),
         frames_refined=frames_refined(results),
         frames_missing=frames_missing(results, clock.frame_count, declared_frames),
@@ -227,7 +311,8 @@ def analyse(
 
 
 def face_distances(frames: Sequence[FrameFaces]) -> tuple[float, ...]:
-    """Every embedded face's distance to the closest photo (--calibrate)."""
+    """Every embedded face's distance to the nearest person's closest photo
+    (--calibrate)."""
     return tuple(
         face.distance for frame in frames for face in frame.faces if face.distance is not None
     )

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import ChunkResult
-from .config import ScanSettings
+from .config import ReferenceSet, ScanSettings
 from .planning import Chunk, Focus
 from .process import children
 from .segments import Box, Face, FrameFaces
@@ -37,7 +37,8 @@ CACHE_DIR = ".facecut-cache"
 # 3: sampled passes embed every 3rd sample; scene thumbnails from every 4th pixel
 # 4: the key holds the whole ScanSettings (metric, tracking constants too)
 # 5: tiled BlazeFace searches; refinement chunks look around the edge's face (focus)
-FORMAT = 5
+# 6: a face's distance to each person searched (several people in one scan)
+FORMAT = 6
 
 
 def file_digest(path: str) -> str:
@@ -57,14 +58,18 @@ class CacheKey:
     a scan, so nothing else can invalidate an entry)."""
 
     video: str  # content digests
-    references: tuple[str, ...]
+    references: tuple[tuple[str, ...], ...]  # each person's photos (names change nothing)
     scan: ScanSettings
     format: int = FORMAT
 
     @classmethod
-    def of(cls, video: str, references: Sequence[str], scan: ScanSettings) -> CacheKey:
+    def of(cls, video: str, people: Sequence[ReferenceSet], scan: ScanSettings) -> CacheKey:
         """The key for these files (read whole, to digest them) and settings."""
-        return cls(file_digest(video), tuple(file_digest(path) for path in references), scan)
+        return cls(
+            file_digest(video),
+            tuple(tuple(file_digest(path) for path in person.photos) for person in people),
+            scan,
+        )
 
     def name(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True)
@@ -100,7 +105,7 @@ def encode(result: ChunkResult) -> dict[str, Any]:
             [
                 frame.frame,
                 [
-                    [f.box.x, f.box.y, f.box.w, f.box.h, f.confidence, f.distance, f.track]
+                    [f.box.x, f.box.y, f.box.w, f.box.h, f.confidence, f.distances, f.track]
                     for f in frame.faces
                 ],
             ]
@@ -123,10 +128,10 @@ def decode(doc: dict[str, Any]) -> ChunkResult:
                 Face(
                     Box(int(x), int(y), int(w), int(h)),
                     float(confidence),
-                    None if distance is None else float(distance),
+                    None if distances is None else tuple(float(d) for d in distances),
                     int(track),
                 )
-                for x, y, w, h, confidence, distance, track in faces
+                for x, y, w, h, confidence, distances, track in faces
             ),
         )
         for frame, faces in doc["frames"]

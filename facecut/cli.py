@@ -23,8 +23,10 @@ from .config import (
     Config,
     CutMode,
     CutSettings,
+    DiscoverySettings,
     Job,
     OutputSettings,
+    ReferenceSet,
     ScanSettings,
     SegmentSettings,
 )
@@ -99,12 +101,43 @@ def _add_inputs(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--reference",
-        required=True,
         nargs="+",
-        metavar="PATH",
-        help="one or more photos of the person, or a folder of them (the "
-        "largest face in each is used; a face matches by its distance to "
-        "the closest photo)",
+        default=[],
+        action="extend",
+        metavar="[NAME=]PATH",
+        help="photos of the person, or a folder of them (the largest face in each is "
+        "used; a face matches by its distance to the closest photo). Several people "
+        "in one scan: NAME=PHOTO[,PHOTO...] once per person, e.g. --reference "
+        "host=host.jpg --reference guest=g1.jpg,g2.jpg; each gets their own clips in "
+        "<results>/NAME/. Bare paths together are one person, named by the first file. "
+        "Without --reference the people in the video are found with no photo (--people)",
+    )
+    group.add_argument(
+        "--people",
+        action="store_true",
+        help="find the people in the video(s) with no photo: group every face track "
+        "by its embeddings, write people.json and each person's faces "
+        "(people/person_N.jpg), cut no clips unless --person asks (the default when "
+        "no --reference is given)",
+    )
+    group.add_argument(
+        "--person",
+        type=_positive_int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="with no photo: also cut person N's clips (people.json numbers them by "
+        "screen time; several allowed). A rerun with --overwrite cuts them from the "
+        "scan cache without scanning again",
+    )
+    group.add_argument(
+        "--link-distance",
+        type=_distance,
+        default=None,
+        metavar="D",
+        help="with no photo: face tracks are one person while their average embedding "
+        "distance is at most D (default per preset: 0.475, 0.575 with --speed). Lower "
+        "it if two people share a number; raise it if one person has several",
     )
 
 
@@ -373,7 +406,7 @@ def _clip_mode(arguments: argparse.Namespace) -> ClipMode:
     return mode
 
 
-def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config:
+def build_config(arguments: argparse.Namespace, people: Sequence[ReferenceSet]) -> Config:
     """The run's one Config, from the command line (raises ModelError for an unknown
     --model, naming the choices)."""
     from .faces import default_threshold
@@ -381,11 +414,12 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
 
     preset = SPEED if arguments.speed else ACCURATE
     metric, model_threshold = default_threshold(arguments.model)
+    discovery = _discovery(arguments, people, preset)
     mode: CutMode = "none" if arguments.dry_run else _clip_mode(arguments)
     detector = arguments.detector or preset.detector
     return Config(
         preset=preset,
-        references=tuple(photos),
+        people=tuple(people),
         processes=min(arguments.num_processes or 4, cpu_count()),
         backend=arguments.backend,
         scan=ScanSettings(
@@ -411,7 +445,34 @@ def build_config(arguments: argparse.Namespace, photos: Sequence[str]) -> Config
             progress=not arguments.quiet,
             supercut=arguments.supercut,
         ),
+        discovery=discovery,
     )
+
+
+def _discovery(
+    arguments: argparse.Namespace, people: Sequence[ReferenceSet], preset: Preset
+) -> DiscoverySettings | None:
+    """With no photo, how tracks become people; None when people are named."""
+    if people and arguments.people:
+        raise UsageError(
+            "--people finds the people with no photo, --reference searches for the ones "
+            "in the photos: give one or the other"
+        )
+    if people:
+        for flag, given in (
+            ("--person", arguments.person),
+            ("--link-distance", arguments.link_distance),
+        ):
+            if given:
+                raise UsageError(
+                    f"{flag} is for people found with no photo (no --reference); with "
+                    "--reference every person's clips are cut already"
+                )
+        return None
+    if arguments.calibrate:
+        raise UsageError("--calibrate measures faces against a photo: give --reference")
+    link = preset.link_distance if arguments.link_distance is None else arguments.link_distance
+    return DiscoverySettings(link_distance=link, selected=tuple(sorted(set(arguments.person))))
 
 
 def _min_face(arguments: argparse.Namespace, preset: Preset, detector: str) -> int:
@@ -427,17 +488,19 @@ def _min_face(arguments: argparse.Namespace, preset: Preset, detector: str) -> i
     return int(arguments.min_face or preset.min_face)
 
 
-def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[Path]]:
-    """The videos, the photos and each video's results folder (default
+def _inputs(
+    arguments: argparse.Namespace,
+) -> tuple[list[str], list[ReferenceSet], list[Path]]:
+    """The videos, the people searched and each video's results folder (default
     Results/<video stem>; several videos: one folder each under --output or Results)."""
-    from .inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, expand, result_folders
+    from .inputs import VIDEO_SUFFIXES, expand, reference_sets, result_folders
 
     if any(not reference.strip() for reference in arguments.reference):
         raise UsageError("--reference is empty; give the path of a photo of the person")
     if any(not video.strip() for video in arguments.video):
         raise UsageError("--video is empty; give the path of a video")
     videos = expand(arguments.video, VIDEO_SUFFIXES, "video")
-    photos = expand(arguments.reference, PHOTO_SUFFIXES, "photo")
+    people = reference_sets(arguments.reference)
     if len(videos) > 1:
         outputs = result_folders(videos, Path(arguments.output or "Results"))
     else:
@@ -446,7 +509,7 @@ def _inputs(arguments: argparse.Namespace) -> tuple[list[str], list[str], list[P
         ]
     if arguments.ray_address and arguments.backend != "ray":
         raise UsageError("--ray-address needs --backend ray")
-    return videos, photos, outputs
+    return videos, people, outputs
 
 
 def _check_batch_supercut(base: Path, overwrite: bool) -> None:
@@ -474,7 +537,7 @@ def _embed_photos(config: Config, outputs: Sequence[Path], backend: Any) -> Any:
     ):
         backend.start()
     workers = backend if backend is not None and backend.started else None
-    return embed_references(config.references, config.scan, workers=workers)
+    return embed_references(config.people, config.scan, workers=workers)
 
 
 def _probe_first(job: Job, as_json: bool) -> Any:
@@ -507,11 +570,16 @@ def _main(arguments: argparse.Namespace) -> int:
     from . import blazeface
     from .scan import LocalBackend
 
-    videos, photos, outputs = _inputs(arguments)
+    videos, people, outputs = _inputs(arguments)
     batch = len(videos) > 1
-    config = build_config(arguments, photos)
+    config = build_config(arguments, people)
     if batch and config.output.supercut:
         _check_batch_supercut(_batch_base(arguments), arguments.overwrite)
+    if batch and config.discovery is not None and not config.output.cache:
+        raise UsageError(
+            "finding people with no photo across several videos reads each video's scan "
+            "again from its scan cache: drop --no-cache"
+        )
     log.debug(f"configuration: {config}")
     backend: Any = None
     if arguments.backend == "local":
@@ -541,7 +609,14 @@ def _main(arguments: argparse.Namespace) -> int:
             Job(video, output, bar_offset=1 if batch else 0)
             for video, output in zip(videos, outputs, strict=True)
         ]
-        codes = _run_jobs(
+        grouping: Any = None
+        codes: list[int] = []
+        if batch and config.discovery is not None:
+            # People found with no photo get one number across the batch: every video
+            # is scanned first, its tracks grouped with all the others', then each
+            # video's results are made from its scan cache.
+            grouping, codes, jobs = _survey(config, jobs, references, backend, arguments, problems)
+        codes += _run_jobs(
             jobs,
             lambda job: _run_one(
                 config,
@@ -553,6 +628,7 @@ def _main(arguments: argparse.Namespace) -> int:
                 problems.get(job.video),
                 probed,
                 opened,
+                grouping,
             ),
             # On a cluster, several videos run at once (on threads, so that signals
             # reach the main thread outside Ray's calls) and the chunks of all of them
@@ -570,7 +646,73 @@ def _main(arguments: argparse.Namespace) -> int:
         backend.close()
     if batch and config.output.supercut:
         codes.append(_batch_supercut(config, outputs, _batch_base(arguments), arguments.json))
+    if grouping is not None:
+        _write_batch_people(jobs, _batch_base(arguments))
     return batch_exit_code(codes)
+
+
+def _survey(
+    config: Config,
+    jobs: Sequence[Job],
+    references: Any,
+    backend: Any,
+    arguments: argparse.Namespace,
+    problems: dict[str, str],
+) -> tuple[Any, list[int], list[Job]]:
+    """A batch with no photo, first step: scan every video into its scan cache and
+    group all their tracks. Returns the grouping, the exit codes of the videos that
+    could not be scanned (each reported), and the jobs left to finish."""
+    from .discovery import people_of
+    from .errors import VideoError
+    from .pipeline import survey
+
+    assert config.discovery is not None
+    samples: dict[str, list[Any]] = {}
+
+    def scan_one(job: Job) -> int:
+        try:
+            if job.video in problems:
+                raise VideoError(problems[job.video])
+            samples[job.video] = survey(config, job, references, backend)
+        except Interrupted:
+            raise
+        except Exception as error:  # noqa: BLE001 - one video's failure; the batch goes on
+            return _video_failed(job, error, arguments)
+        return 0
+
+    outcomes = _run_jobs(
+        jobs,
+        scan_one,
+        0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32),
+        bar=config.output.progress,
+    )
+    failed = [code for code in outcomes if code]
+    left = [job for job, code in zip(jobs, outcomes, strict=True) if not code]
+    every = [sample for job in left for sample in samples[job.video]]
+    return people_of(every, config.scan.metric, config.discovery), failed, left
+
+
+def _write_batch_people(jobs: Sequence[Job], base: Path) -> None:
+    """A batch with no photo: base/people.json, every person found with the videos
+    they are in (from each video's people.json)."""
+    import json
+
+    from .discovery import batch_people_document
+    from .output import PEOPLE
+
+    documents = []
+    for job in jobs:
+        try:
+            documents.append((job, json.loads((job.output / PEOPLE).read_text())))
+        except (OSError, ValueError):
+            continue  # that video failed, and said so
+    document = batch_people_document([(job.video, str(job.output), doc) for job, doc in documents])
+    try:
+        temporary = base / f".{PEOPLE}.partial"
+        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(base / PEOPLE)
+    except OSError as error:
+        raise OutputError(f"{base / PEOPLE}: cannot write ({error.strerror})") from None
 
 
 def _batch_base(arguments: argparse.Namespace) -> Path:
@@ -661,6 +803,7 @@ def _run_one(
     problem: str | None = None,
     video: Any = None,
     results: Any = None,
+    grouping: Any = None,
 ) -> int:
     """Run one video and say how it went: stdout gets only the result (a sentence or
     one JSON line), stderr the error. Interruptions stop everything; any other
@@ -673,7 +816,7 @@ def _run_one(
     try:
         if problem is not None:
             raise VideoError(problem)
-        report = run(config, job, references, backend, video, results)
+        report = run(config, job, references, backend, video, results, grouping)
     except Interrupted:
         raise
     except Exception as error:
@@ -681,11 +824,7 @@ def _run_one(
             if arguments.json:
                 _emit(True, _error_record(job.video, error))
             raise
-        _report(error, arguments.debug)
-        if not isinstance(error, FacecutError):
-            _say(BUG_HINT, err=True)
-        _emit(arguments.json, _error_record(job.video, error))
-        return error.exit_code if isinstance(error, FacecutError) else EXIT_ERROR
+        return _video_failed(job, error, arguments)
     if report.distances is not None:
         _print_calibration(job.video, report, arguments.json)
         return report.exit_code
@@ -709,12 +848,31 @@ def _say_result(config: Config, job: Job, report: Any, as_json: bool, batch: boo
                 "output": str(report.output),
                 "clips_failed": report.clips_failed,
                 "dry_run": config.cut.mode == "none",
+                "people": [
+                    {"name": name, "segments": count, "seconds_on_screen": on_screen}
+                    for name, count, on_screen in report.people
+                ],
             },
         )
     else:
         where = f"{job.video}: " if batch else ""
         what = "metadata.json" if config.cut.mode == "none" else "clips and metadata.json"
-        if report.segments:
+        if config.discovery is not None:
+            clips = "clips, " if config.discovery.selected and config.cut.mode != "none" else ""
+            what = f"{clips}people.json and metadata.json"
+            if not report.people:
+                _say(f"{where}no one was found; {what} in {report.output}")
+                return
+        if len(report.people) > 1 or config.discovery is not None:
+            found = "; ".join(
+                f"{name}: {count} appearance(s), {on_screen:.2f} s"
+                if count
+                else f"{name}: not found"
+                for name, count, on_screen in report.people
+            )
+            written = what if report.segments else "metadata.json"
+            _say(f"{where}{found}; {written} in {report.output}")
+        elif report.segments:
             _say(
                 f"{where}{report.segments} appearance(s), {report.seconds_on_screen:.2f} s on "
                 f"screen; {what} in {report.output}"
@@ -760,6 +918,16 @@ def _print_calibration(video: str, report: Any, as_json: bool) -> None:
             "default unless you know better"
         )
     _say(*lines)
+
+
+def _video_failed(job: Job, error: Exception, arguments: argparse.Namespace) -> int:
+    """One video of a batch failed: say why (stderr, and its JSON line), and its exit
+    code; the batch goes on."""
+    _report(error, arguments.debug)
+    if not isinstance(error, FacecutError):
+        _say(BUG_HINT, err=True)
+    _emit(arguments.json, _error_record(job.video, error))
+    return error.exit_code if isinstance(error, FacecutError) else EXIT_ERROR
 
 
 def _error_record(video: str, error: Exception) -> dict[str, Any]:

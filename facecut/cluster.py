@@ -27,12 +27,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from . import testing
 from .analysis import ChunkResult
 from .config import ScanSettings
+from .embeddings import Gallery
 from .errors import ClusterError, FacecutError, Interrupted, WorkerError
 from .planning import Chunk, chunk_count, max_chunk_frames
 from .probe import VideoInfo
@@ -88,10 +88,10 @@ _loaded: tuple[tuple[ScanSettings, bytes], WorkerState] | None = None
 
 
 def _scan_task(
-    settings: ScanSettings, references: np.ndarray, video: VideoInfo, chunk: Chunk
+    settings: ScanSettings, references: Gallery, video: VideoInfo, chunk: Chunk
 ) -> ChunkResult | FacecutError:
     global _loaded
-    key = (settings, hashlib.sha256(np.ascontiguousarray(references).tobytes()).digest())
+    key = (settings, references.digest())
     if _loaded is None or _loaded[0] != key:
         _loaded = (key, load_worker(settings, references))
     testing.die_if_chunk_is_faulted(video.path, chunk.index, chunk.refine)
@@ -165,7 +165,7 @@ class RayBackend:
         self,
         video: VideoInfo,
         settings: ScanSettings,
-        references: np.ndarray,
+        references: Gallery,
         show_bars: bool,
         bar_offset: int,
     ) -> RayRunner:
@@ -422,7 +422,7 @@ class RayRunner:
         task: Any,
         video: VideoInfo,
         settings: ScanSettings,
-        references: np.ndarray,
+        references: Gallery,
         show_bars: bool,
         slots: _BarSlots,
         bar_offset: int,

@@ -67,14 +67,19 @@ class ScanSettings:
     # searches every frame whole, then finds its first frame.
     full_detect_every: int = 3
 
-    def verdict(self, distance: float) -> int:
-        """-1 if `distance` is clearly a match, +1 if clearly not, 0 if near the
-        model's threshold."""
-        if distance < self.model_threshold * (1 - self.settled_margin):
-            return -1
-        if distance > self.model_threshold * (1 + self.settled_margin):
+    def verdict(self, distances: tuple[float, ...]) -> int:
+        """How a face's distances to the people searched fall, for the tracker (only
+        equal verdicts in a row settle a track): -(p + 1) if it is clearly person p
+        and clearly nobody else, +1 if clearly nobody, 0 if any distance is near the
+        model's threshold (or, with nobody searched, always: nothing to settle on)."""
+        low = self.model_threshold * (1 - self.settled_margin)
+        high = self.model_threshold * (1 + self.settled_margin)
+        if not distances or any(low <= value <= high for value in distances):
+            return 0
+        clear = [person for person, value in enumerate(distances) if value < low]
+        if not clear:
             return 1
-        return 0
+        return -(clear[0] + 1) if len(clear) == 1 else 0
 
     @property
     def split_distance(self) -> float:
@@ -115,15 +120,50 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class DiscoverySettings:
+    """How tracks become people (the same for every video of a run)."""
+
+    # Two groups of tracks are one person while their average embedding distance is
+    # at most this: measured by bench/people.py on the 7-person montage, where every
+    # link distance on the preset's plateau groups all 7 people with purity and
+    # completeness 1.0 (docs/benchmarks.md, "Grouping").
+    link_distance: float
+    min_frames: int = 3  # analysed frames: a track seen on fewer is unsorted
+    min_face: int = 24  # px wide: dlib's embedding of a smaller face is unreliable
+    selected: tuple[int, ...] = ()  # --person: the people whose clips are cut (1-based)
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """One person searched for: a name (for their clips' folder and in every result)
+    and the photos of them (paths; a face matches by its distance to the closest)."""
+
+    name: str
+    photos: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     preset: Preset
-    references: tuple[str, ...]  # the reference photos' paths
+    people: tuple[ReferenceSet, ...]  # in the order given; one scan searches them all
     processes: int  # local worker processes
     backend: str  # where the scan runs: "local" or "ray" (--backend)
     scan: ScanSettings
     segments: SegmentSettings
     cut: CutSettings
     output: OutputSettings
+    # no photo (--people, or no --reference): the people are found by grouping tracks
+    discovery: DiscoverySettings | None = None
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Every reference photo's path, person after person."""
+        return tuple(photo for person in self.people for photo in person.photos)
+
+    @property
+    def owners(self) -> tuple[int, ...]:
+        """The person (index into `people`) of each of `references`."""
+        return tuple(i for i, person in enumerate(self.people) for _ in person.photos)
 
 
 @dataclass(frozen=True)

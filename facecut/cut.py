@@ -224,15 +224,26 @@ def clip_mode(config: Config) -> ClipMode:
     return mode
 
 
+def clip_names(count: int, folder: str = "") -> list[str]:
+    """The clips' paths inside the results folder: clip_1.mp4, ... (in `folder`)."""
+    return [f"{folder}/clip_{i}.mp4" if folder else f"clip_{i}.mp4" for i in range(1, count + 1)]
+
+
 def clip_jobs(
-    video: VideoInfo, segments: Sequence[Segment], config: Config, staging: Path
+    video: VideoInfo,
+    segments: Sequence[Segment],
+    config: Config,
+    staging: Path,
+    names: Sequence[str] | None = None,
 ) -> list[ClipJob]:
     """One ffmpeg job per segment's clip, as cut_clips runs them (up to
-    `config.processes` at once, the CPUs shared among them)."""
+    `config.processes` at once, the CPUs shared among them), written to `names`
+    inside `staging` (default clip_names)."""
+    names = clip_names(len(segments)) if names is None else names
     parallel = max(1, min(config.processes, len(segments)))
     threads = max(1, cpu_count() // parallel)
     jobs = []
-    for index, segment in enumerate(segments, start=1):
+    for index, (segment, name) in enumerate(zip(segments, names, strict=True), start=1):
         first, last = clip_frames(segment, video.clock, config.cut.padding)
         start = video.clock.start_of(first)
         keyframe = video.keyframe_at_or_before(start)
@@ -241,7 +252,7 @@ def clip_jobs(
                 source=testing.clip_source(video.path, index),
                 decode_from=max(Fraction(0), keyframe - SEEK_MARGIN),
                 copy_audio=all(codec in MP4_AUDIO for codec in video.audio_codecs),
-                destination=str(staging / f"clip_{index}.mp4"),
+                destination=str(staging / name),
                 start=start,
                 duration=video.clock.end_of(last) - start,
                 mode=clip_mode(config),
@@ -258,16 +269,25 @@ def clip_jobs(
 
 
 def cut_clips(
-    video: VideoInfo, segments: Sequence[Segment], config: Config, staging: Path
+    video: VideoInfo,
+    segments: Sequence[Segment],
+    config: Config,
+    staging: Path,
+    names: Sequence[str] | None = None,
 ) -> list[ClipOutcome]:
-    """Cut every segment's clip, several at once; a failed clip is recorded and the
-    others still get cut."""
+    """Cut every segment's clip to its name in `names` (paths inside `staging`;
+    default clip_names), several at once; a failed clip is recorded and the others
+    still get cut."""
     if not segments:
         return []
-    jobs = clip_jobs(video, segments, config, staging)
+    names = clip_names(len(segments)) if names is None else names
+    for name in names:
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+    jobs = clip_jobs(video, segments, config, staging, names)
+    named = {job.destination: name for job, name in zip(jobs, names, strict=True)}
 
     def cut_one(job: ClipJob) -> ClipOutcome:
-        name = Path(job.destination).name
+        name = named[job.destination]
         try:
             with _COPY_SLOTS if job.mode != "reencode" else _CUT_SLOTS:
                 done = cut_clip(job)

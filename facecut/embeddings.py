@@ -3,6 +3,9 @@ the analysis alike, without loading any face model."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -22,3 +25,35 @@ def distances(embeddings: np.ndarray, reference: np.ndarray, metric: str) -> np.
 def distance(a: np.ndarray, b: np.ndarray, metric: str) -> float:
     """Distance between two embeddings."""
     return float(distances(a[None], b, metric)[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Gallery:
+    """The reference photos' embeddings (one row each) and whose each one is: what a
+    scan's workers measure every embedded face against."""
+
+    embeddings: np.ndarray
+    owners: tuple[int, ...]  # the person (index into Config.people) of each row
+
+    @property
+    def people(self) -> int:
+        return max(self.owners) + 1 if self.owners else 0
+
+    def distances(self, embedding: np.ndarray, metric: str) -> tuple[float, ...]:
+        """The face's distance to each person: to the closest of their photos."""
+        if not self.owners:
+            return ()
+        row = distances(self.embeddings, embedding, metric)
+        nearest = [float("inf")] * self.people
+        for owner, value in zip(self.owners, row.tolist(), strict=True):
+            nearest[owner] = min(nearest[owner], value)
+        return tuple(nearest)
+
+    def digest(self) -> bytes:
+        """Identifies the gallery's contents (a cluster worker keeps one loaded)."""
+        hashed = hashlib.sha256(np.ascontiguousarray(self.embeddings).tobytes())
+        hashed.update(repr(self.owners).encode())
+        return hashed.digest()
+
+
+NO_GALLERY = Gallery(np.zeros((0, 0)), ())

@@ -1,6 +1,7 @@
 """Cut lists for editors, made from the metadata document (pure: no I/O).
 
-segments.csv: one row per appearance, with timecodes at the video's frame rate
+segments.csv: one row per appearance of each person searched (their name first, in the
+document's order: by person, then time), with timecodes at the video's frame rate
 (drop-frame for 29.97 and 59.94). The timecode rules here (`timecode_rate`, `timecode`)
 are also the editor timelines' (facecut/timelines.py: the EDL and the XML files).
 """
@@ -13,7 +14,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+# "person" even when one person is searched: one schema for every run
 CSV_COLUMNS = (
+    "person",
     "index",
     "clip",
     "start_frame",
@@ -76,6 +79,7 @@ def segments_csv(document: Mapping[str, Any]) -> str:
     for segment in document["segments"]:
         writer.writerow(
             [
+                segment["person"],
                 segment["index"],
                 segment["clip"] or "",
                 segment["start_frame"],

@@ -1,12 +1,14 @@
 """Turn --video and --reference arguments (files, folders, glob patterns) into lists
-of files, and give every video its own results folder."""
+of files and the people searched, and give every video its own results folder."""
 
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from .config import ReferenceSet
 from .errors import UsageError
 
 VIDEO_SUFFIXES = frozenset(
@@ -88,3 +90,64 @@ def result_folders(videos: Sequence[str], base: Path) -> list[Path]:
         used.add(name.lower())
         folders.append(base / name)
     return folders
+
+
+# a person's name names their clips' folder: letters, digits, and . _ - inside
+PERSON_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def reference_sets(arguments: Sequence[str]) -> list[ReferenceSet]:
+    """The people --reference names, in order. NAME=PATH[,PATH...] is one person
+    (each PATH a photo, folder or pattern, as `expand` reads them); every bare PATH
+    together is one more, named by the first one's file (today's meaning: photos of
+    one person). Raises UsageError for a repeated name or photo, or a bad name."""
+    named: list[tuple[str, list[str]]] = []
+    bare: list[str] = []
+    for argument in arguments:
+        name, sep, paths = argument.partition("=")
+        if not sep or Path(argument).exists() or "/" in name or "\\" in name:
+            bare.append(argument)
+            continue
+        if not PERSON_NAME.fullmatch(name):
+            raise UsageError(
+                f"--reference {argument}: {name!r} cannot name a person (their clips' "
+                "folder): use letters, digits, '.', '_' and '-', starting with a letter "
+                "or digit"
+            )
+        parts = [part for part in paths.split(",") if part.strip()]
+        if not parts:
+            raise UsageError(f"--reference {argument}: no photo after '='; give NAME=PHOTO")
+        named.append((name, parts))
+    people = [
+        ReferenceSet(name, tuple(expand(parts, PHOTO_SUFFIXES, "photo"))) for name, parts in named
+    ]
+    if bare:
+        photos = tuple(expand(bare, PHOTO_SUFFIXES, "photo"))
+        people.append(ReferenceSet(_name_of(bare[0]), photos))
+    seen_names: dict[str, str] = {}
+    seen_photos: dict[str, str] = {}
+    for person in people:
+        if person.name.lower() in seen_names:
+            raise UsageError(
+                f"--reference: two people are named {person.name!r}; give each person "
+                f"one --reference NAME=PHOTO,PHOTO... with all their photos"
+            )
+        seen_names[person.name.lower()] = person.name
+        for photo in person.photos:
+            key = str(Path(photo).resolve()) if Path(photo).exists() else photo
+            if key in seen_photos and seen_photos[key] != person.name:
+                raise UsageError(
+                    f"--reference: {photo} is a photo of both {seen_photos[key]!r} and "
+                    f"{person.name!r}; a photo can show one person only"
+                )
+            seen_photos[key] = person.name
+    return people
+
+
+def _name_of(argument: str) -> str:
+    """A person's name from a bare --reference: its file's or folder's name, made
+    safe for a folder name."""
+    path = Path(argument)
+    stem = path.name if path.is_dir() else path.stem
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")
+    return safe[:64] or "person"

@@ -15,7 +15,9 @@ from .timecode import FrameClock, rational_text
 # 2: "references" (a list) replaced "reference"
 # 3: settings.cut is exact/reencode/keyframe/none (was accurate/copy/none); each
 #    segment says how its clip was cut (clip_cut) and what it shows
-SCHEMA_VERSION = 3
+# 4: several people in one scan: "people"; each segment and reference names its
+#    person; segments are numbered per person; a detection's distance is to its person
+SCHEMA_VERSION = 4
 
 
 def seconds(value: Fraction) -> float:
@@ -40,11 +42,23 @@ class VideoSummary:
 
 @dataclass(frozen=True)
 class ReferenceSummary:
-    """One reference photo and the face taken from it."""
+    """One reference photo, whose it is, and the face taken from it."""
 
     path: str
     faces_found: int
     box: Mapping[str, int]
+    person: str = ""
+
+
+@dataclass(frozen=True)
+class PersonResult:
+    """One person's appearances in the video, their clips and why each frame counts."""
+
+    name: str
+    folder: str  # where their clips are in the results folder ("": at its top)
+    segments: Sequence[Segment]
+    clips: Sequence[ClipOutcome]  # clips[i] is the outcome for segments[i]
+    matches: Mapping[int, Match]  # frame -> the face that shows them
 
 
 @dataclass(frozen=True)
@@ -80,16 +94,19 @@ class Stats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def detection_record(result: FrameFaces, match: Match, clock: FrameClock) -> dict[str, Any]:
-    """The face that shows the person in a frame, as metadata shows it."""
+def detection_record(
+    result: FrameFaces, match: Match, clock: FrameClock, person: int = 0
+) -> dict[str, Any]:
+    """The face that shows person `person` in a frame, as metadata shows it."""
     face = match.face
     box = face.box
     return {
         "frame": result.frame,
         "time": seconds(clock.start_of(result.frame)),
         "box": {"x": box.x, "y": box.y, "w": box.w, "h": box.h},
-        # None when the face was not embedded on this frame (its track vouches for it)
-        "distance": None if face.distance is None else round(face.distance, 4),
+        # to this person; None when the face was not embedded on this frame (its track
+        # vouches for it)
+        "distance": None if not face.distances else round(face.distances[person], 4),
         "confidence": round(face.confidence, 3),
         "matched_by": match.by,
         "track": match.track,
@@ -127,42 +144,48 @@ def build_metadata(
     references: Sequence[ReferenceSummary],
     config: Config,
     clock: FrameClock,
-    segments: Sequence[Segment],
-    clips: Sequence[ClipOutcome],
+    people: Sequence[PersonResult],
     results: Sequence[FrameFaces],
-    matches: Mapping[int, Match],
     stats: Stats,
     supercut: SupercutOutcome | None = None,
 ) -> dict[str, Any]:
-    """Assemble metadata.json. `clips[i]` is the outcome for `segments[i]`;
-    `matches` says which analysed frames show the person and why."""
-    if len(clips) != len(segments):
+    """Assemble metadata.json: `people` in Config.people's order."""
+    if any(len(person.clips) != len(person.segments) for person in people):
         raise ValueError("one clip outcome per segment is required")
     by_frame = {result.frame: result for result in results}
-    on_screen = sum((segment.duration(clock) for segment in segments), Fraction(0))
+    segments = [
+        segment_record(index, segment, clip, by_frame, person, number, clock, config.cut.padding)
+        for number, person in enumerate(people)
+        for index, (segment, clip) in enumerate(
+            zip(person.segments, person.clips, strict=True), start=1
+        )
+    ]
+    clips = [clip for person in people for clip in person.clips]
     return {
         "schema_version": SCHEMA_VERSION,
         "video": video_record(video),
-        # every face compared against; a face's distance is to the closest of them
+        # every face compared against; a face's distance to a person is to the
+        # closest of their photos
         "references": [
             {
                 "path": reference.path,
+                "person": reference.person,
                 "faces_found": reference.faces_found,
                 "box": dict(reference.box),
                 "embedding_source": "largest face in the photo",
             }
             for reference in references
         ],
+        "people": [person_record(person, references, clock) for person in people],
         "settings": settings_record(config),
-        "segments": [
-            segment_record(index, segment, clip, by_frame, matches, clock, config.cut.padding)
-            for index, (segment, clip) in enumerate(zip(segments, clips, strict=True), start=1)
-        ],
+        # everyone's, person after person, each person's in time order
+        "segments": segments,
         # --supercut: every appearance in one file (null without --supercut)
         "supercut": None if supercut is None else supercut_record(supercut),
         "summary": {
             "segments": len(segments),
-            "seconds_on_screen": seconds(on_screen),
+            # of anyone searched: time with at least one of them on screen
+            "seconds_on_screen": seconds(on_screen([s for p in people for s in p.segments], clock)),
             "clips_written": sum(1 for clip in clips if clip.file and not clip.error),
             "clips_failed": sum(1 for clip in clips if clip.error),
         },
@@ -175,6 +198,34 @@ def build_metadata(
             "workers": stats.workers,
             **stats.extra,
         },
+    }
+
+
+def on_screen(segments: Sequence[Segment], clock: FrameClock) -> Fraction:
+    """The time covered by the segments, overlaps counted once."""
+    total, reached = Fraction(0), -1
+    for segment in sorted(segments, key=lambda s: s.start_frame):
+        first = max(segment.start_frame, reached + 1)
+        if first <= segment.end_frame:
+            total += clock.end_of(segment.end_frame) - clock.start_of(first)
+            reached = segment.end_frame
+    return total
+
+
+def person_record(
+    person: PersonResult,
+    references: Sequence[ReferenceSummary],
+    clock: FrameClock,
+) -> dict[str, Any]:
+    """One person searched: their photos, where their clips are, and their totals."""
+    return {
+        "name": person.name,
+        "references": [r.path for r in references if r.person == person.name],
+        "folder": person.folder,
+        "segments": len(person.segments),
+        "seconds_on_screen": seconds(on_screen(person.segments, clock)),
+        "clips_written": sum(1 for clip in person.clips if clip.file and not clip.error),
+        "clips_failed": sum(1 for clip in person.clips if clip.error),
     }
 
 
@@ -211,18 +262,22 @@ def segment_record(
     segment: Segment,
     clip: ClipOutcome,
     by_frame: Mapping[int, FrameFaces],
-    matches: Mapping[int, Match],
+    person: PersonResult,
+    number: int,
     clock: FrameClock,
     padding: Fraction,
 ) -> dict[str, Any]:
-    """One appearance: its frames and times, its clip's, and every matched detection."""
+    """One appearance of `person` (number `number` in Config.people): its frames and
+    times, its clip's, and every matched detection."""
     first, last = clip_frames(segment, clock, padding)
+    matches = person.matches
     detections = [
-        detection_record(by_frame[frame], matches[frame], clock)
+        detection_record(by_frame[frame], matches[frame], clock, number)
         for frame in range(segment.start_frame, segment.end_frame + 1)
         if frame in by_frame and frame in matches
     ]
     doc: dict[str, Any] = {
+        "person": person.name,
         "index": index,
         "clip": clip.file,
         "start_frame": segment.start_frame,

@@ -43,21 +43,38 @@ EXPORTS = (
     "timeline.png",
     "index.html",
 )
-THUMB_NAME = re.compile(r"thumb_\d+\.jpg")
+# thumb_3.jpg; thumb_host_3.jpg with several people (names: inputs.PERSON_NAME)
+THUMB_NAME = re.compile(r"thumb_(?:[A-Za-z0-9][A-Za-z0-9._-]*_)?\d+\.jpg")
+PEOPLE = "people.json"  # with no photo: the people found (discovery.py)
+# ... and their faces: people/person_N.jpg, people/person_N/face_K.jpg (portraits.py)
+FACES = re.compile(r"person_\d+\.jpg|person_\d+/face_\d+\.jpg")
 
 
 def is_result_name(name: str) -> bool:
     return (
-        name == METADATA
+        name in (METADATA, PEOPLE)
         or name in EXPORTS
         or CLIP_NAME.fullmatch(name) is not None
         or THUMB_NAME.fullmatch(name) is not None
     )
 
 
+def is_result_folder(folder: Path) -> bool:
+    """A folder an earlier run wrote: a person's clips (NAME/clip_N.mp4 only) or the
+    faces of the people found with no photo (people/), and nothing else in it."""
+    inside = [p for p in folder.rglob("*") if p.is_file()]
+    if not inside:
+        return False
+    if folder.name == "people":
+        return all(FACES.fullmatch(p.relative_to(folder).as_posix()) for p in inside)
+    return all(p.parent == folder and CLIP_NAME.fullmatch(p.name) for p in inside)
+
+
 def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]:
-    """The files of an earlier run in `folder`: metadata.json, the cut lists and
-    clip_<N>.mp4 only (never e.g. clip_intro.mp4), and never a file in `protect`
+    """The files and folders of an earlier run in `folder`: metadata.json, the cut
+    lists, clip_<N>.mp4 only (never e.g. clip_intro.mp4), a person's clip folder, the
+    people found (people.json, people/), and never a file in `protect` or a folder
+    holding one
     (the inputs)."""
     if not folder.is_dir():
         return []
@@ -65,7 +82,17 @@ def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]
     return sorted(
         p
         for p in folder.iterdir()
-        if is_result_name(p.name) and p.is_file() and p.resolve() not in protected
+        if p.resolve() not in protected
+        and (
+            (p.is_file() and is_result_name(p.name))
+            or (
+                p.is_dir()
+                and not p.name.startswith(".")
+                and is_result_folder(p)
+                # a later run's photos may be an earlier run's faces: never moved
+                and not any(q.is_relative_to(p.resolve()) for q in protected)
+            )
+        )
     )
 
 
@@ -238,7 +265,10 @@ class ResultsFolder:
         except BaseException as error:
             # Put everything back as it was, whatever stopped us (even a signal).
             for item in placed:
-                item.unlink(missing_ok=True)
+                if item.is_dir():
+                    shutil.rmtree(item, ignore_errors=True)
+                else:
+                    item.unlink(missing_ok=True)
             for item in moved_old:
                 os.replace(item, self.folder / item.name)
             if backup is not None:

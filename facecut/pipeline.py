@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,25 +19,35 @@ from typing import Any
 
 import numpy as np
 
-from . import review, timelines
+from . import portraits, review, timelines
 from .analysis import (
     EXIT_FOUND,
     EXIT_NOT_FOUND,
     Analysis,
     ChunkResult,
+    Labeller,
     analyse,
+    by_anyone,
+    by_groups,
+    by_photos,
     exit_code,
     face_distances,
     refinement,
+    video_tracks,
 )
 from .cache import CacheKey, ScanCache
-from .config import Config, Job, ScanSettings
-from .cut import cut_clips, cut_supercut
-from .errors import VideoError
+from .config import Config, Job, ReferenceSet, ScanSettings
+from .cut import clip_names, cut_clips, cut_supercut
+from .discovery import PEOPLE_FILE as PEOPLE
+from .discovery import Track, best_faces, people_document, people_of
+from .embeddings import NO_GALLERY, Gallery
+from .errors import UsageError, VideoError
 from .exports import segments_csv
 from .faces import FaceEngine
+from .grouping import Grouping, TrackSample
 from .metadata import (
     ClipOutcome,
+    PersonResult,
     ReferenceSummary,
     Stats,
     SupercutOutcome,
@@ -48,16 +58,17 @@ from .output import METADATA, ResultsFolder
 from .planning import Chunk, plan_chunks
 from .probe import VideoInfo, probe
 from .scan import ScanBackend, scan
-from .segments import supercut_ranges
+from .segments import Box, supercut_ranges
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class References:
-    """The reference photos' embeddings (one row each) and what metadata says of them."""
+    """The reference photos' embeddings, whose each is, and what metadata says of
+    them."""
 
-    embeddings: np.ndarray
+    gallery: Gallery
     photos: tuple[ReferenceSummary, ...]
 
 
@@ -72,6 +83,8 @@ class RunReport:
     distances: tuple[float, ...] | None = None
     threshold: float = 0.0
     metric: str = ""
+    # each person searched: (name, segments, seconds on screen)
+    people: tuple[tuple[str, int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,11 +112,35 @@ class Clips:
     """The cut step's outcome: a clip per appearance, and the review page's pictures
     drawn meanwhile."""
 
-    outcomes: list[ClipOutcome]
+    outcomes: list[list[ClipOutcome]]  # per person, one per segment
     seconds: float  # spent cutting (the supercut included)
     timeline: str | None = None  # its file name; None if it could not be drawn
-    thumbnails: dict[int, str] = field(default_factory=dict)  # appearance -> file name
+    # (person, appearance index) -> file name
+    thumbnails: dict[tuple[str, int], str] = field(default_factory=dict)
     supercut: SupercutOutcome | None = None  # --supercut
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who a video's people are: named on the command line, or found by grouping its
+    tracks (then known only after the scan)."""
+
+    names: tuple[str, ...]
+    folders: tuple[str, ...]  # where each one's clips go ("": the results folder's top)
+    cut: tuple[bool, ...]  # whose clips are cut
+    labeller: Labeller  # how the scan's faces become each one's frames
+    found: Discovered | None = None  # with no photo: the tracks behind each one
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The people found in one video with no photo."""
+
+    ids: tuple[int, ...]  # each one's person number (1-based; a batch's numbers)
+    members: tuple[tuple[int, ...], ...]  # each one's joined track ids in this video
+    tracks: dict[int, Track]  # this video's joined tracks, by id
+    unsorted: tuple[int, ...]  # tracks placed in nobody
+    link_distance: float
 
 
 def run(
@@ -113,11 +150,14 @@ def run(
     backend: ScanBackend | None = None,
     video: VideoInfo | None = None,
     results: ResultsFolder | None = None,
+    grouping: Grouping | None = None,
 ) -> RunReport:
-    """Find the person in one video and write the results folder, all or nothing.
+    """Find the people in one video and write the results folder, all or nothing.
     `backend` runs the scan's chunks (None: a local pool of `config.processes`);
     `video` is the job's video if the caller probed it already; `results` its
-    results folder, if the caller opened (locked) it already."""
+    results folder, if the caller opened (locked) it already; `grouping` the people
+    of a whole batch found with no photo (tracks keyed (video, track id); None: this
+    video's own)."""
     started = time.monotonic()
     video = video if video is not None else probe_video(job)
     this = Inputs(config, job, video, references)
@@ -129,18 +169,38 @@ def run(
     try:
         chunks, cache = plan(this, backend)
         scanned = scan_video(this, chunks, cache, backend)
-        found = analyse_scan(this, scanned)
+        roster = people(this, scanned, grouping)
+        found = analyse_scan(this, scanned, roster)
         if config.output.calibrate:
             results.abort()  # nothing but the scan cache is kept
             return calibration_report(this, found)
-        clips = cut(this, found, scanned, staging)
-        document = describe(this, found, scanned, clips, time.monotonic() - started)
+        clips = cut(this, found, scanned, roster, staging)
+        document = describe(this, found, scanned, clips, roster, time.monotonic() - started)
         write(results, document, clips)
+        if roster.found is not None:
+            write_people(this, found, roster, roster.found, results)
         results.commit()
     except BaseException:
         results.abort()
         raise
     return report(job, document)
+
+
+def survey(
+    config: Config,
+    job: Job,
+    references: References,
+    backend: ScanBackend | None = None,
+    video: VideoInfo | None = None,
+) -> list[TrackSample]:
+    """Scan one video into its scan cache and return its tracks for a batch's
+    grouping, keyed (video, track id); nothing else is written."""
+    video = video if video is not None else probe_video(job)
+    this = Inputs(config, job, video, references)
+    chunks, cache = plan(this, backend)
+    scanned = scan_video(this, chunks, cache, backend)
+    found, _ = video_tracks(scanned.results, config.scan, config.segments.threshold)
+    return [track.sample((job.video, track.id)) for track in found]
 
 
 # ---------------------------------------------------------------- the steps
@@ -172,7 +232,7 @@ def plan(this: Inputs, backend: ScanBackend | None) -> tuple[list[Chunk], ScanCa
     reused as it was, so a rerun with another --num_processes finds its chunks."""
     config, job, video = this.config, this.job, this.video
     cache = (
-        ScanCache(job.output, CacheKey.of(job.video, config.references, config.scan))
+        ScanCache(job.output, CacheKey.of(job.video, config.people, config.scan))
         if config.output.cache
         else None
     )
@@ -200,7 +260,12 @@ def scan_video(
 
     def follow_up(first_pass: list[ChunkResult]) -> list[Chunk]:
         more = refinement(
-            first_pass, video.clock, config.scan, config.segments, (video.width, video.height)
+            first_pass,
+            video.clock,
+            config.scan,
+            config.segments,
+            (video.width, video.height),
+            first_pass_labeller(config),
         )
         if more:
             log.debug(
@@ -214,13 +279,13 @@ def scan_video(
     runner = (
         None
         if backend is None
-        else backend.runner(video, config.scan, references.embeddings, progress, job.bar_offset)
+        else backend.runner(video, config.scan, references.gallery, progress, job.bar_offset)
     )
     results = scan(
         video,
         chunks,
         config.scan,
-        references.embeddings,
+        references.gallery,
         progress,
         bar_offset=job.bar_offset,
         follow_up=follow_up,
@@ -242,11 +307,72 @@ def scan_video(
     return Scanned(results, time.monotonic() - started, len(chunks), from_cache)
 
 
-def analyse_scan(this: Inputs, scanned: Scanned) -> Analysis:
+def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
+    """The video's people: those named, or those its tracks group into (`grouping`:
+    a batch's, else this video's own)."""
+    config = this.config
+    if config.discovery is None:
+        names = tuple(person.name for person in config.people)
+        return Roster(
+            names,
+            tuple("" if len(names) == 1 else name for name in names),
+            tuple(True for _ in names),
+            by_photos(config.scan, config.segments.threshold, len(names)),
+        )
+    settings = config.discovery
+    found, _ = video_tracks(scanned.results, config.scan, config.segments.threshold)
+    if grouping is None:
+        samples = [track.sample((this.job.video, track.id)) for track in found]
+        grouping = people_of(samples, config.scan.metric, settings)
+    missing = [n for n in settings.selected if n > len(grouping.people)]
+    if missing:
+        raise UsageError(
+            f"--person {missing[0]}: only {len(grouping.people)} people were found "
+            f"(numbered by screen time in people.json); pick one of 1-{len(grouping.people)}"
+        )
+    ids, members = [], []
+    for number, person in enumerate(grouping.people, start=1):
+        mine = tracks_in(person.keys, this.job.video)
+        if mine:
+            ids.append(number)
+            members.append(mine)
+    unsorted = tracks_in(grouping.unsorted, this.job.video)
+    names = tuple(person_name(number) for number in ids)
+    return Roster(
+        names,
+        names,
+        tuple(number in settings.selected for number in ids),
+        by_groups(config.scan, config.segments.threshold, members),
+        Discovered(
+            tuple(ids),
+            tuple(members),
+            {track.id: track for track in found},
+            unsorted,
+            settings.link_distance,
+        ),
+    )
+
+
+def tracks_in(keys: Sequence[Hashable], video: str) -> tuple[int, ...]:
+    """The track ids of `video` among grouping keys (video, track id)."""
+    return tuple(key[1] for key in keys if isinstance(key, tuple) and key[0] == video)
+
+
+def person_name(number: int) -> str:
+    """A person found with no photo: person_1 is the one most on screen."""
+    return f"person_{number}"
+
+
+def analyse_scan(this: Inputs, scanned: Scanned, roster: Roster) -> Analysis:
     video, config = this.video, this.config
     try:
         found = analyse(
-            scanned.results, video.clock, video.declared_frames, config.scan, config.segments
+            scanned.results,
+            video.clock,
+            video.declared_frames,
+            config.scan,
+            config.segments,
+            roster.labeller,
         )
     except VideoError as error:
         raise VideoError(f"{this.job.video}: {error}") from None
@@ -258,10 +384,18 @@ def analyse_scan(this: Inputs, scanned: Scanned) -> Analysis:
     return found
 
 
+def first_pass_labeller(config: Config) -> Labeller:
+    """Whose edges refinement pins: the named people's, or, with no photo, anyone's
+    that grouping will place."""
+    if config.discovery is None:
+        return by_photos(config.scan, config.segments.threshold, len(config.people))
+    return by_anyone(config.scan, config.segments.threshold, config.discovery)
+
+
 def calibration_report(this: Inputs, found: Analysis) -> RunReport:
     config = this.config
     return RunReport(
-        EXIT_FOUND if found.matches else EXIT_NOT_FOUND,
+        EXIT_FOUND if found.found else EXIT_NOT_FOUND,
         this.job.output,
         0,
         0.0,
@@ -272,23 +406,36 @@ def calibration_report(this: Inputs, found: Analysis) -> RunReport:
     )
 
 
-def cut(this: Inputs, found: Analysis, scanned: Scanned, staging: Path) -> Clips:
-    """Cut the clips; meanwhile a side thread draws the review page's pictures (they
-    need only the segments and detections, and are mostly in-process work)."""
+def cut(this: Inputs, found: Analysis, scanned: Scanned, roster: Roster, staging: Path) -> Clips:
+    """Cut everyone's clips (one pool of cuts for all); meanwhile a side thread draws
+    the review page's pictures (they need only the segments and detections, and are
+    mostly in-process work)."""
     config, video = this.config, this.video
-    none = [ClipOutcome(None) for _ in found.segments]
-    draft = describe(this, found, scanned, Clips(none, 0.0), 0.0)
+    none = [[ClipOutcome(None) for _ in person.segments] for person in found.people]
+    draft = describe(this, found, scanned, Clips(none, 0.0), roster, 0.0)
+    wanted = [
+        (segment, name)
+        for appearances, folder, cut in zip(found.people, roster.folders, roster.cut, strict=True)
+        if cut
+        for segment, name in zip(
+            appearances.segments, clip_names(len(appearances.segments), folder), strict=True
+        )
+    ]
+    segments = [segment for segment, _ in wanted]
+    names = [name for _, name in wanted]
     with ThreadPoolExecutor(max_workers=1) as side:
         pictures = side.submit(
             review.draw_pictures, video, found.frames, draft, config.segments.threshold, staging
         )
         started = time.monotonic()
         outcomes = (
-            none if config.cut.mode == "none" else cut_clips(video, found.segments, config, staging)
+            [ClipOutcome(None) for _ in segments]
+            if config.cut.mode == "none"
+            else cut_clips(video, segments, config, staging, names)
         )
         supercut = None
-        if config.output.supercut and found.segments and config.cut.mode != "none":
-            ranges = supercut_ranges(found.segments, video.clock, config.cut.padding)
+        if config.output.supercut and segments and config.cut.mode != "none":
+            ranges = supercut_ranges(segments, video.clock, config.cut.padding)
             supercut = cut_supercut(video, ranges, config, staging)
         seconds = time.monotonic() - started
         try:
@@ -296,11 +443,22 @@ def cut(this: Inputs, found: Analysis, scanned: Scanned, staging: Path) -> Clips
         except Exception as error:  # noqa: BLE001 - a picture never costs the clips
             log.warning(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
             timeline, thumbnails = None, {}
-    return Clips(outcomes, seconds, timeline, thumbnails, supercut)
+    per_person: list[list[ClipOutcome]] = []
+    taken = 0
+    for appearances, cut in zip(found.people, roster.cut, strict=True):
+        count = len(appearances.segments)
+        per_person.append(outcomes[taken : taken + count] if cut else none[len(per_person)])
+        taken += count if cut else 0
+    return Clips(per_person, seconds, timeline, thumbnails, supercut)
 
 
 def describe(
-    this: Inputs, found: Analysis, scanned: Scanned, clips: Clips, seconds_total: float
+    this: Inputs,
+    found: Analysis,
+    scanned: Scanned,
+    clips: Clips,
+    roster: Roster,
+    seconds_total: float,
 ) -> dict[str, Any]:
     """The metadata.json document."""
     stats = Stats(
@@ -319,15 +477,26 @@ def describe(
             "backend": this.config.backend,
         },
     )
+    config = this.config
+    people = [
+        PersonResult(
+            name=name,
+            folder=folder,
+            segments=appearances.segments,
+            clips=outcomes,
+            matches=appearances.matches,
+        )
+        for name, folder, appearances, outcomes in zip(
+            roster.names, roster.folders, found.people, clips.outcomes, strict=True
+        )
+    ]
     return build_metadata(
         video=video_summary(this.video),
         references=this.references.photos,
-        config=this.config,
+        config=config,
         clock=this.video.clock,
-        segments=found.segments,
-        clips=clips.outcomes,
+        people=people,
         results=found.frames,
-        matches=found.matches,
         stats=stats,
         supercut=clips.supercut,
     )
@@ -348,6 +517,58 @@ def write(results: ResultsFolder, document: dict[str, Any], clips: Clips) -> Non
     results.write_json(METADATA, document)
 
 
+def write_people(
+    this: Inputs, found: Analysis, roster: Roster, discovered: Discovered, results: ResultsFolder
+) -> None:
+    """With no photo: people.json and each person's faces (portraits.py)."""
+    staging = results.staging
+    assert staging is not None
+    faces: list[tuple[int, Box]] = []
+    paths: list[Path] = []
+    for name, members in zip(roster.names, discovered.members, strict=True):
+        best = best_faces(discovered.tracks, members)
+        for k, (frame, face) in enumerate(best):
+            if k == 0:
+                faces.append((frame, face.box))
+                paths.append(staging / portraits.FOLDER / f"{name}.jpg")
+            faces.append((frame, face.box))
+            paths.append(staging / portraits.FOLDER / name / f"face_{k + 1}.jpg")
+    portraits.write_faces(this.video, faces, paths)
+    document = describe_people(this, found, roster, discovered)
+    results.write_json(PEOPLE, document)
+
+
+def describe_people(
+    this: Inputs, found: Analysis, roster: Roster, discovered: Discovered
+) -> dict[str, Any]:
+    """people.json's document."""
+    config = this.config
+    assert config.discovery is not None
+    draft = describe(
+        this,
+        found,
+        Scanned([], 0.0, 0, 0),
+        Clips([[ClipOutcome(None) for _ in p.segments] for p in found.people], 0.0),
+        roster,
+        0.0,
+    )
+    return people_document(
+        draft["video"],
+        draft["people"],
+        discovered.tracks,
+        discovered.members,
+        discovered.ids,
+        discovered.unsorted,
+        {
+            "model": config.scan.model,
+            "metric": config.scan.metric,
+            "link_distance": config.discovery.link_distance,
+            "min_frames": config.discovery.min_frames,
+            "min_face": config.discovery.min_face,
+        },
+    )
+
+
 def report(job: Job, document: dict[str, Any]) -> RunReport:
     failed = [segment["error"] for segment in document["segments"] if segment.get("error")]
     if document["supercut"] and document["supercut"].get("error"):
@@ -361,6 +582,10 @@ def report(job: Job, document: dict[str, Any]) -> RunReport:
         segments,
         document["summary"]["seconds_on_screen"],
         len(failed),
+        people=tuple(
+            (person["name"], person["segments"], person["seconds_on_screen"])
+            for person in document["people"]
+        ),
     )
 
 
@@ -383,9 +608,16 @@ def video_summary(video: VideoInfo) -> VideoSummary:
     )
 
 
-def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = None) -> References:
-    """Embed the largest face of every reference photo: on `workers` (a started
-    LocalBackend, whose models are loaded anyway), else here, with one model load."""
+def embed_references(
+    people: Sequence[ReferenceSet], scan: ScanSettings, workers: Any = None
+) -> References:
+    """Embed the largest face of every person's every reference photo: on `workers`
+    (a started LocalBackend, whose models are loaded anyway), else here, with one
+    model load."""
+    paths = [photo for person in people for photo in person.photos]
+    owners = tuple(i for i, person in enumerate(people) for _ in person.photos)
+    if not paths:
+        return References(NO_GALLERY, ())  # no photo: the people are found by grouping
     if workers is not None:
         found = workers.embed_photos(paths)
     else:
@@ -393,7 +625,7 @@ def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = No
         found = [engine.embed_reference(path) for path in paths]
     rows = []
     photos = []
-    for path, reference in zip(paths, found, strict=True):
+    for path, owner, reference in zip(paths, owners, found, strict=True):
         if reference.faces_found > 1:
             sizes = ", ".join(f"{box.w}x{box.h}" for box in reference.other_faces)
             log.warning(
@@ -407,6 +639,7 @@ def embed_references(paths: Sequence[str], scan: ScanSettings, workers: Any = No
                 path=os.path.abspath(path),
                 faces_found=reference.faces_found,
                 box={"x": box.x, "y": box.y, "w": box.w, "h": box.h},
+                person=people[owner].name,
             )
         )
-    return References(np.vstack(rows), tuple(photos))
+    return References(Gallery(np.vstack(rows), owners), tuple(photos))

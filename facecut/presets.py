@@ -24,6 +24,12 @@ class Preset:
     # carry): --speed trades clip size for time
     # (docs/benchmarks.md, "Clip encoding under --speed")
     clip_encoding: str = "veryfast"
+    # With no photo: tracks are one person while their average embedding distance
+    # is at most this (Dlib's). bench/people.py on the 7-person montage grouped every
+    # person with purity and completeness 1.0 at 0.40-0.55 with the accurate preset and
+    # at 0.55-0.60 with --speed (whose tracks carry fewer embeddings): each takes the
+    # middle of its own plateau (docs/benchmarks.md, "Grouping").
+    link_distance: float = 0.475
 
 
 ACCURATE = Preset(
@@ -51,4 +57,5 @@ SPEED = Preset(
     min_face=48,
     full_detect_every=30,
     clip_encoding="ultrafast",
+    link_distance=0.575,
 )

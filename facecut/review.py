@@ -1,6 +1,7 @@
-"""Results a person can look at: timeline.png (best distance over time, threshold,
-segments shaded) and index.html (a thumbnail of each appearance's best frame with the
-face box drawn, its times and distances, a player for its clip), viewable offline.
+"""Results a person can look at: timeline.png (a lane per person searched: their best
+distance over time, the threshold, their segments shaded) and index.html (a section per
+person: a thumbnail of each appearance's best frame with the face box drawn, its times
+and distances, a player for its clip), viewable offline.
 
 The page is pure text built from the metadata document; drawing and frame grabbing
 are the only I/O here.
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,22 +31,62 @@ PAGE = "index.html"
 THUMB_WIDTH = 480
 
 
-def thumbnail_name(index: int) -> str:
-    return f"thumb_{index}.jpg"
+class Lane(NamedTuple):
+    """One person's row of timeline.png."""
+
+    name: str
+    times: list[float]  # each analysed frame where some face was embedded, in order
+    distances: list[float]  # that frame's smallest distance to this person
+    segments: list[tuple[float, float]]  # their appearances: (start, end) seconds
 
 
-def timeline_points(
-    frames: Sequence[FrameFaces], clock: FrameClock
+def several_people(document: Mapping[str, Any]) -> bool:
+    """Several people searched: names then tell their appearances apart (each
+    person's are numbered from 1)."""
+    return len(document["people"]) > 1
+
+
+def thumbnail_name(index: int, person: str | None = None) -> str:
+    """thumb_3.jpg; thumb_host_3.jpg when several people are searched (person names
+    are safe file names: the CLI checks them)."""
+    return f"thumb_{index}.jpg" if person is None else f"thumb_{person}_{index}.jpg"
+
+
+def thumbnail_key(segment: Mapping[str, Any]) -> tuple[str, int]:
+    """An appearance's key in the thumbnails mapping: its index is per person."""
+    return str(segment["person"]), int(segment["index"])
+
+
+def best_distances(
+    frames: Sequence[FrameFaces], clock: FrameClock, person: int
 ) -> tuple[list[float], list[float]]:
-    """(time, best distance) for every analysed frame with an embedded face."""
+    """(time, smallest distance to `person`) for every frame in `frames` (in their
+    order) with an embedded face."""
     times: list[float] = []
     best: list[float] = []
-    for frame in sorted(frames, key=lambda f: f.frame):
-        face = frame.best()
-        if face is not None and face.distance is not None:
+    for frame in frames:
+        distances = [face.distances[person] for face in frame.faces if face.distances]
+        if distances:
             times.append(float(clock.start_of(frame.frame)))
-            best.append(face.distance)
+            best.append(min(distances))
     return times, best
+
+
+def timeline_lanes(
+    frames: Sequence[FrameFaces], clock: FrameClock, document: Mapping[str, Any]
+) -> list[Lane]:
+    """timeline.png's data: a lane per person searched, in the document's order."""
+    ordered = sorted(frames, key=lambda f: f.frame)
+    lanes = []
+    for person, entry in enumerate(document["people"]):
+        times, distances = best_distances(ordered, clock, person)
+        shaded = [
+            (float(segment["start_time"]), float(segment["end_time"]))
+            for segment in document["segments"]
+            if segment["person"] == entry["name"]
+        ]
+        lanes.append(Lane(str(entry["name"]), times, distances, shaded))
+    return lanes
 
 
 def write_timeline(
@@ -55,26 +96,42 @@ def write_timeline(
     document: Mapping[str, Any],
     threshold: float,
 ) -> None:
+    """One lane per person, stacked on one time axis, so whose appearance is where
+    reads straight down; each lane has the threshold and that person's segments."""
     # A bare Figure on the Agg canvas: files only, never a window, and pyplot (its
     # import alone took ~0.9 s here) is not needed; safe off the main thread too.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    times, best = timeline_points(frames, clock)
-    figure = Figure(figsize=(10, 3), dpi=100)
+    # nobody found (no photo, no faces): one empty lane, the video's time axis only
+    lanes = timeline_lanes(frames, clock, document) or [Lane("no one found", [], [], [])]
+    # 3 inches for one lane, as the one-person picture always was; 2 more per lane
+    figure = Figure(figsize=(10, 1 + 2 * len(lanes)), dpi=100)
     FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    for segment in document["segments"]:
-        axes.axvspan(
-            segment["start_time"], segment["end_time"], color="tab:green", alpha=0.25, linewidth=0
+    # one distance scale too: the threshold is everyone's, so lanes compare by eye
+    grid = figure.subplots(nrows=len(lanes), ncols=1, sharex=True, sharey=True, squeeze=False)
+    video = Path(document["video"]["path"]).name
+    for axes, lane in zip(grid[:, 0], lanes, strict=True):
+        for start, end in lane.segments:
+            axes.axvspan(start, end, color="tab:green", alpha=0.25, linewidth=0)
+        axes.plot(
+            lane.times,
+            lane.distances,
+            ".",
+            markersize=2,
+            color="tab:blue",
+            label="best distance in frame",
         )
-    axes.plot(times, best, ".", markersize=2, color="tab:blue", label="best distance in frame")
-    axes.axhline(threshold, color="tab:red", linewidth=1, label=f"threshold {threshold}")
-    axes.set_xlim(0, max(float(document["video"]["duration"]), 1e-3))
-    axes.set_xlabel("time (s)")
-    axes.set_ylabel("distance")
-    axes.set_title(Path(document["video"]["path"]).name, fontsize=9)
-    axes.legend(loc="upper right", fontsize=7)
+        axes.axhline(threshold, color="tab:red", linewidth=1, label=f"threshold {threshold}")
+        axes.set_ylabel("distance")
+        # one lane keeps the one title line the picture always had
+        axes.set_title(lane.name if len(lanes) > 1 else f"{video}: {lane.name}", fontsize=9)
+        axes.legend(loc="upper right", fontsize=7)
+    bottom = grid[-1, 0]
+    bottom.set_xlim(0, max(float(document["video"]["duration"]), 1e-3))
+    bottom.set_xlabel("time (s)")
+    if len(lanes) > 1:
+        figure.suptitle(video, fontsize=9)
     figure.tight_layout()
     figure.savefig(path)
 
@@ -107,14 +164,26 @@ def draw_thumbnail(frame: np.ndarray, box: Mapping[str, int], path: Path) -> Non
 
 
 def review_page(
-    document: Mapping[str, Any], thumbnails: Mapping[int, str], timeline: str | None
+    document: Mapping[str, Any],
+    thumbnails: Mapping[tuple[str, int], str],
+    timeline: str | None,
 ) -> str:
-    """index.html: every reference is a file beside it; no external request."""
+    """index.html: every reference is a file beside it; no external request. A section
+    per person searched, in the document's order, with their appearances; `thumbnails`
+    is keyed by thumbnail_key."""
     video = document["video"]
     name = html.escape(Path(video["path"]).name)
-    rows = [
-        _appearance_html(segment, thumbnails.get(segment["index"]), document["settings"]["cut"])
-        for segment in document["segments"]
+    several = several_people(document)
+    cut = document["settings"]["cut"]
+    sections = [
+        _person_html(
+            person,
+            [s for s in document["segments"] if s["person"] == person["name"]],
+            thumbnails,
+            cut,
+            several,
+        )
+        for person in document["people"]
     ]
     summary = document["summary"]
     timeline_html = (
@@ -122,7 +191,7 @@ def review_page(
         if timeline
         else ""
     )
-    body = "\n".join(rows) if rows else "<p>The person was not found.</p>"
+    body = "\n".join(sections)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>facecut: {name}</title>
@@ -139,11 +208,36 @@ threshold {document["settings"]["threshold"]} ({html.escape(document["settings"]
 """
 
 
-def _appearance_html(segment: Mapping[str, Any], thumb: str | None, cut: str) -> str:
-    """One appearance's section: its picture, times, distances and player."""
+def _person_html(
+    person: Mapping[str, Any],
+    segments: Sequence[Mapping[str, Any]],
+    thumbnails: Mapping[tuple[str, int], str],
+    cut: str,
+    several: bool,
+) -> str:
+    """One person's section: their name, count and screen time, then each appearance."""
+    name = html.escape(str(person["name"]))
+    rows = [
+        _appearance_html(segment, thumbnails.get(thumbnail_key(segment)), cut, several)
+        for segment in segments
+    ]
+    found = "\n".join(rows) if rows else f"<p>{name} was not found.</p>"
+    return (
+        f'<section class="person" id="person-{name}">\n<h2>{name}</h2>\n'
+        f"<p>{person['segments']} appearance(s), {person['seconds_on_screen']:.2f} s "
+        f"on screen</p>\n{found}\n</section>"
+    )
+
+
+def _appearance_html(segment: Mapping[str, Any], thumb: str | None, cut: str, several: bool) -> str:
+    """One appearance's section: its picture, times, distances and player. Its id and
+    alt text name the person when several are searched (indices are per person)."""
     index = segment["index"]
+    person = html.escape(str(segment["person"]))
+    anchor = f"segment-{person}-{index}" if several else f"segment-{index}"
+    alt = f"{person} appearance {index}" if several else f"appearance {index}"
     picture = (
-        f'<img src="{html.escape(thumb)}" alt="appearance {index}" width="{THUMB_WIDTH}">'
+        f'<img src="{html.escape(thumb)}" alt="{alt}" width="{THUMB_WIDTH}">'
         if thumb
         else "<p>(no picture)</p>"
     )
@@ -160,8 +254,8 @@ def _appearance_html(segment: Mapping[str, Any], thumb: str | None, cut: str) ->
     mean = f"{sum(distances) / len(distances):.3f}" if distances else "n/a"
     best = "n/a" if segment["best_distance"] is None else f"{segment['best_distance']:.3f}"
     return (
-        f'<section class="segment" id="segment-{index}">\n'
-        f"<h2>Appearance {index}</h2>\n{picture}\n"
+        f'<section class="segment" id="{anchor}">\n'
+        f"<h3>Appearance {index}</h3>\n{picture}\n"
         f"<p>{segment['start_time']:.3f} s to {segment['end_time']:.3f} s "
         f"({segment['duration']:.3f} s; frames {segment['start_frame']} to "
         f"{segment['end_frame']}), best distance {best}, mean {mean}, "
@@ -176,28 +270,32 @@ def draw_pictures(
     document: Mapping[str, Any],
     threshold: float,
     folder: Path,
-) -> tuple[str | None, dict[int, str]]:
+) -> tuple[str | None, dict[tuple[str, int], str]]:
     """timeline.png and a thumbnail per appearance in `folder`; returns the timeline's
-    name (None if it failed) and each appearance's thumbnail. A failure here costs a
-    picture, never the clips or metadata: it is reported as a warning."""
+    name (None if it failed) and each appearance's thumbnail, keyed by thumbnail_key.
+    A failure here costs a picture, never the clips or metadata: it is reported as a
+    warning."""
     timeline: str | None = TIMELINE
     try:
         write_timeline(folder / TIMELINE, frames, video.clock, document, threshold)
     except (ImportError, OSError, ValueError) as error:
         log.warning(f"{video.path}: no {TIMELINE} ({error})")
         timeline = None
+    several = several_people(document)
 
     def thumbnail(segment: Mapping[str, Any]) -> str | None:
         best = best_detection(segment)
         if best is None:
             return None
-        name = thumbnail_name(segment["index"])
+        person, index = thumbnail_key(segment)
+        name = thumbnail_name(index, person if several else None)
         try:
             for _, frame in read_frames(video, best["frame"], best["frame"] + 1):
                 draw_thumbnail(frame, best["box"], folder / name)
                 return name
         except (OSError, FacecutError) as error:
-            log.warning(f"{video.path}: no thumbnail for appearance {segment['index']} ({error})")
+            whose = f"{person}'s appearance" if several else "appearance"
+            log.warning(f"{video.path}: no thumbnail for {whose} {index} ({error})")
         return None
 
     # Each thumbnail decodes from the keyframe before its frame (~0.5 s of 720p here):
@@ -205,7 +303,7 @@ def draw_pictures(
     with ThreadPoolExecutor(max_workers=2) as executor:
         names = list(executor.map(thumbnail, document["segments"]))
     return timeline, {
-        segment["index"]: name
+        thumbnail_key(segment): name
         for segment, name in zip(document["segments"], names, strict=True)
         if name is not None
     }

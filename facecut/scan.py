@@ -24,7 +24,7 @@ from . import log
 from .analysis import ChunkResult
 from .config import ScanSettings
 from .decode import read_frames
-from .embeddings import distance, distances
+from .embeddings import NO_GALLERY, Gallery, distance
 from .errors import FacecutError, WorkerError
 from .faces import ReferenceFace
 from .planning import Chunk, Focus, chunk_count, max_chunk_frames
@@ -61,21 +61,21 @@ class WorkerState:
     """What one worker process loads once and uses for every chunk it scans."""
 
     settings: ScanSettings
-    references: np.ndarray  # one row per reference photo
+    references: Gallery  # every person's photos
     engine: Any = None
     # A model that failed to load: reported for every chunk, never raised at load
     # (raising in a pool initializer makes the pool respawn the worker forever).
     error: FacecutError | None = None
 
 
-def load_worker(settings: ScanSettings, references: np.ndarray) -> WorkerState:
+def load_worker(settings: ScanSettings, references: Gallery) -> WorkerState:
     """Load the face models for this process (once per process, never per chunk)."""
     import cv2
 
     cv2.setNumThreads(1)
     from .faces import FaceEngine
 
-    state = WorkerState(settings, np.atleast_2d(references))
+    state = WorkerState(settings, references)
     try:
         state.engine = FaceEngine(
             settings.model, settings.detector, settings.detect_size, settings.min_face
@@ -97,7 +97,7 @@ class PoolTask:
 
     settings: ScanSettings
     video: VideoInfo
-    references: np.ndarray
+    references: Gallery
     chunk: Chunk
     bar_offset: int | None  # the worker's bar goes this many lines down; None: no bar
 
@@ -121,12 +121,12 @@ def _init_worker(
     with started.get_lock():
         _bar_line = started.value % processes
         started.value += 1
-    _state = load_worker(settings, np.zeros((1, 0)))
+    _state = load_worker(settings, NO_GALLERY)
 
 
 def _scan_chunk(task: PoolTask) -> ChunkResult | FacecutError:
     assert _state is not None
-    state = WorkerState(task.settings, np.atleast_2d(task.references), _state.engine, _state.error)
+    state = WorkerState(task.settings, task.references, _state.engine, _state.error)
     line = None if task.bar_offset is None else task.bar_offset + _bar_line
     return scan_chunk(state, task.video, task.chunk, line, f"worker {_bar_line + 1}")
 
@@ -281,7 +281,7 @@ def _analyse(
     assignments = tracker.step(index, [face.box for face in found], cut)
     tracks = [assignment.track for assignment in assignments]
     need = [i for i, assignment in enumerate(assignments) if assignment.embed or check]
-    scores: dict[int, float] = {}
+    scores: dict[int, tuple[float, ...]] = {}
     if need:
         embeddings = engine.embed(frame, [found[i] for i in need])
         for embedding, i in zip(embeddings, need, strict=True):
@@ -294,8 +294,7 @@ def _analyse(
                 tracks[i] = tracker.split(tracks[i], index, found[i].box)
             first = memory[tracks[i]][0] if tracks[i] in memory else embedding
             memory[tracks[i]] = (first, embedding)
-            # several reference photos: the distance to the closest one
-            scores[i] = float(np.min(distances(state.references, embedding, settings.metric)))
+            scores[i] = state.references.distances(embedding, settings.metric)
             tracker.embedded(tracks[i], index, found[i].box, settings.verdict(scores[i]))
     return tuple(
         Face(face.box, face.confidence, scores.get(i), tracks[i]) for i, face in enumerate(found)
@@ -361,7 +360,7 @@ class ScanBackend(Protocol):
         self,
         video: VideoInfo,
         settings: ScanSettings,
-        references: np.ndarray,
+        references: Gallery,
         show_bars: bool,
         bar_offset: int,
     ) -> ChunkRunner: ...
@@ -406,7 +405,7 @@ class WorkerPool:
 def pool_tasks(
     video: VideoInfo,
     settings: ScanSettings,
-    references: np.ndarray,
+    references: Gallery,
     chunks: Sequence[Chunk],
     show_bars: bool,
     bar_offset: int,
@@ -449,7 +448,7 @@ class LocalBackend:
         self,
         video: VideoInfo,
         settings: ScanSettings,
-        references: np.ndarray,
+        references: Gallery,
         show_bars: bool,
         bar_offset: int,
     ) -> ChunkRunner:
@@ -494,7 +493,7 @@ class _SharedPoolRunner:
         backend: LocalBackend,
         video: VideoInfo,
         settings: ScanSettings,
-        references: np.ndarray,
+        references: Gallery,
         show_bars: bool,
         bar_offset: int,
     ) -> None:
@@ -518,7 +517,7 @@ def scan(
     video: VideoInfo,
     chunks: Sequence[Chunk],
     settings: ScanSettings,
-    references: np.ndarray,
+    references: Gallery,
     show_bars: bool = True,
     bar_offset: int = 0,
     follow_up: Callable[[list[ChunkResult]], Sequence[Chunk]] | None = None,

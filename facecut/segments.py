@@ -26,14 +26,25 @@ class Box:
 
 @dataclass(frozen=True)
 class Face:
-    """One detected face: where, how sure the detector is, how far from the reference
-    (None when it was not embedded: its track's identity speaks for it), and the
-    face track it belongs to (-1: none)."""
+    """One detected face: where, how sure the detector is, how far from each person
+    searched (in Config.people's order; None when it was not embedded: its track's
+    identity speaks for it), and the face track it belongs to (-1: none)."""
 
     box: Box
     confidence: float
-    distance: float | None
+    distances: tuple[float, ...] | None
     track: int = -1
+
+    @property
+    def distance(self) -> float | None:
+        """The distance to the nearest person (None: not embedded, or nobody searched)."""
+        return min(self.distances) if self.distances else None
+
+    def nearest(self) -> int | None:
+        """The person this face is nearest to (None: not embedded)."""
+        if not self.distances:
+            return None
+        return min(range(len(self.distances)), key=self.distances.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -44,13 +55,9 @@ class FrameFaces:
     faces: tuple[Face, ...]
 
     def best(self) -> Face | None:
-        """The embedded face closest to the reference, or None."""
+        """The embedded face nearest to any person, or None."""
         embedded = [face for face in self.faces if face.distance is not None]
         return min(embedded, key=lambda face: face.distance or 0.0) if embedded else None
-
-    def matches(self, threshold: float) -> bool:
-        best = self.best()
-        return best is not None and best.distance is not None and best.distance <= threshold
 
 
 @dataclass(frozen=True)
@@ -92,31 +99,69 @@ def match_frames(
     joined: Mapping[int, int] | None = None,
     veto: float | None = None,
 ) -> dict[int, Match]:
-    """Every analysed frame that shows the person, with the face that does.
+    """Every analysed frame that shows the one person searched (match_people's rule
+    for one person)."""
+    return match_people(results, 1, threshold, (track_distance or {},), joined, veto)[0]
 
-    A face matches by itself when its own distance is within `threshold`; failing
-    that, a face whose (joined) track's distance is within `threshold` matches by
-    track, unless its own distance is known and above `veto` (clearly someone else).
-    Frames with neither are absent.
+
+def match_people(
+    results: Iterable[FrameFaces],
+    people: int,
+    threshold: float,
+    track_distances: Sequence[Mapping[int, float]] = (),
+    joined: Mapping[int, int] | None = None,
+    veto: float | None = None,
+) -> tuple[dict[int, Match], ...]:
+    """For each person, every analysed frame that shows them, with the face that does.
+
+    A face belongs to at most one person. It matches by itself the person it is
+    nearest to, when within `threshold`; failing that, it matches by track the person
+    its (joined) track is nearest to (`track_distances[p]`: each track's distance to
+    person p), when that is within `threshold`, unless its own distance to that
+    person is known and above `veto` (clearly someone else). In each frame a person
+    keeps one face: one matched by itself before one matched by track, then the
+    nearer. So two look-alikes side by side each keep their own face, and one face is
+    never two people. Frames where a person has no face are absent from theirs.
     """
-    track_distance = track_distance or {}
     joined = joined or {}
-    found: dict[int, Match] = {}
+    found: tuple[dict[int, Match], ...] = tuple({} for _ in range(people))
+    owner: dict[int, tuple[float, int]] = {}  # track: (distance, person) of its nearest
+    for person, by_track in enumerate(track_distances):
+        for track, value in by_track.items():
+            if track not in owner or value < owner[track][0]:
+                owner[track] = (value, person)
     for result in results:
-        best = result.best()
-        if best is not None and result.matches(threshold):
-            found[result.frame] = Match(best, "self", joined.get(best.track, best.track))
-            continue
-        by_track = []
+        claims: dict[int, tuple[tuple[int, float], Match]] = {}
         for face in result.faces:
             track = joined.get(face.track, face.track)
-            vetoed = veto is not None and face.distance is not None and face.distance > veto
-            if track_distance.get(track, threshold + 1) <= threshold and not vetoed:
-                by_track.append((track_distance[track], face, track))
-        if by_track:
-            _, face, track = min(by_track, key=lambda entry: entry[0])
-            found[result.frame] = Match(face, "track", track)
+            nearest = face.nearest()
+            if nearest is not None and face.distances is not None:
+                own = face.distances[nearest]
+                if own <= threshold:
+                    _keep_better(claims, nearest, (0, own), Match(face, "self", track))
+                    continue
+            if track not in owner:
+                continue
+            value, person = owner[track]
+            mine = None if face.distances is None else face.distances[person]
+            vetoed = veto is not None and mine is not None and mine > veto
+            if value <= threshold and not vetoed:
+                _keep_better(claims, person, (1, value), Match(face, "track", track))
+        for person, (_, match) in claims.items():
+            found[person][result.frame] = match
     return found
+
+
+def _keep_better(
+    claims: dict[int, tuple[tuple[int, float], Match]],
+    person: int,
+    rank: tuple[int, float],
+    match: Match,
+) -> None:
+    """A person's face in a frame: the first by rank (by itself before by track, then
+    the nearer; the earlier face on a tie)."""
+    if person not in claims or rank < claims[person][0]:
+        claims[person] = (rank, match)
 
 
 def merge_segments(

@@ -8,13 +8,36 @@ as one of four files, which the results folder writes beside metadata.json:
 - segments.xml    Final Cut Pro 7 XML, which Premiere and Resolve import (otio-fcp-adapter)
 - segments.edl    CMX 3600 (otio-cmx3600-adapter)
 
-The timeline is a selects reel: one clip per appearance, named "appearance N", in time
-order and back to back (no gaps: an editor wants the moments, not the waits between
-them), on one video track and, when the source has sound, one audio track with the same
-clips. Each clip references the source video (a file URL of its absolute path, the whole
-video available) and its source range is the appearance's clip range, padding included
+The timeline is a selects reel: one clip per appearance, in time order and back to back
+(no gaps: an editor wants the moments, not the waits between them). Each clip references
+the source video (a file URL of its absolute path, the whole video available) and its
+source range is the appearance's clip range, padding included
 (clip_start_frame..clip_end_frame), at the timeline rate below. The record side starts at
 01:00:00:00, the editors' convention.
+
+Each person searched has their own video track, in the document's order (V1 the first
+person named on the command line, V2 the second, ...), holding their appearances back to
+back from 01:00:00:00, and, when the source has sound, their own audio track with the
+same clips (A1, A2, ...). A person never found keeps an empty track, so V2 is the second
+person in every video of a batch. Why a track each, not everyone on one track in turn:
+an editor cutting a two-person interview wants the host's selects apart from the
+guest's, to solo, lock, lift or copy one person's at a time, which a track is in every
+editor; one track would mix them, and two people on screen together would be two
+clips of the same moment far apart. Tracks stack, so played as a whole the upper
+person's picture covers the lower's while both have a clip: it is a reel of selects,
+each track read on its own, not a cut. Clips are named "host 3" when several people are
+searched ("appearance 3", as always, when one is), and carry the person in their
+metadata.
+
+Two formats hold one sequence, so there each person's appearances follow the previous
+person's (the document's order, the names telling them apart):
+- the EDL: CMX 3600 has one track; the person is a comment on each event.
+- the FCP X file: one primary storyline. FCP X has no tracks: its other lanes are clips
+  connected to a primary-storyline clip, so a second person's lane could not run past
+  the first person's last clip nor exist without one, and the adapter places connected
+  clips at a whole frame rate (29 for 29.97), off by frames.
+With one person every file is what it was before several could be searched, but for
+the person in each clip's metadata (segments.otio).
 
 Frames are what counts. The rate is the video's frame rate as `timeline_rate` names it
 for timecode; source timecode 00:00:00:00 is the file's first frame (not any timecode the
@@ -89,8 +112,16 @@ def _file_url(path: str) -> str:
     return urllib.parse.quote(native.as_posix())  # relative: no file:// form exists
 
 
+def appearance_name(person: str, index: int, several: bool) -> str:
+    """A clip's name: "appearance 3" when one person is searched, "host 3" when
+    several are (each person's appearances are numbered from 1)."""
+    return f"{person} {index}" if several else f"appearance {index}"
+
+
 def timeline(document: Mapping[str, Any]) -> Any:
-    """The selects reel of the document's appearances (an otio.schema.Timeline)."""
+    """The selects reel of the document's appearances (an otio.schema.Timeline): a
+    video track per person in the document's order, then an audio track per person
+    when the source has sound."""
     video = document["video"]
     rate = timeline_rate(Fraction(video["fps_rational"]))
 
@@ -103,33 +134,40 @@ def timeline(document: Mapping[str, Any]) -> Any:
         available_range=otio.opentime.TimeRange(at(0), at(int(video["frame_count"]))),
     )
     reference.name = name
-    clips = []
-    for segment in sorted(document["segments"], key=lambda s: s["clip_start_frame"]):
+    people = [str(person["name"]) for person in document["people"]]
+    several = len(people) > 1
+
+    def clip(segment: Mapping[str, Any]) -> Any:
         first, last = int(segment["clip_start_frame"]), int(segment["clip_end_frame"])
-        clips.append(
-            otio.schema.Clip(
-                name=f"appearance {segment['index']}",
-                media_reference=copy.deepcopy(reference),
-                source_range=otio.opentime.TimeRange(at(first), at(last - first + 1)),
-                metadata={
-                    "facecut": {
-                        "appearance": segment["index"],
-                        "start_frame": segment["start_frame"],
-                        "end_frame": segment["end_frame"],
-                        "clip": segment["clip"],
-                    }
-                },
-            )
+        return otio.schema.Clip(
+            name=appearance_name(str(segment["person"]), segment["index"], several),
+            media_reference=copy.deepcopy(reference),
+            source_range=otio.opentime.TimeRange(at(first), at(last - first + 1)),
+            metadata={
+                "facecut": {
+                    "person": segment["person"],
+                    "appearance": segment["index"],
+                    "start_frame": segment["start_frame"],
+                    "end_frame": segment["end_frame"],
+                    "clip": segment["clip"],
+                }
+            },
         )
+
     kinds = [otio.schema.TrackKind.Video]
     if video["has_audio"]:
         kinds.append(otio.schema.TrackKind.Audio)
-    tracks = [
-        otio.schema.Track(
-            name=f"{kind[0]}1", kind=kind, children=[copy.deepcopy(clip) for clip in clips]
-        )
-        for kind in kinds
-    ]
+    tracks = []
+    for kind in kinds:
+        for number, person in enumerate(people, start=1):
+            own = [s for s in document["segments"] if s["person"] == person]
+            tracks.append(
+                otio.schema.Track(
+                    name=f"{kind[0]}{number} {person}" if several else f"{kind[0]}1",
+                    kind=kind,
+                    children=[clip(s) for s in sorted(own, key=lambda s: s["clip_start_frame"])],
+                )
+            )
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     return otio.schema.Timeline(
         name=stem or "facecut",
@@ -177,6 +215,21 @@ def timeline_text(document: Mapping[str, Any], name: str) -> str:
 # ---------------------------------------------------------------- the four formats
 
 
+def _one_track(reel: Any) -> Any:
+    """Make the reel's video tracks one, person after person (the document's order),
+    for the formats that hold one sequence of events; returns that track."""
+    clips = [
+        copy.deepcopy(clip)
+        for track in reel.tracks
+        if track.kind == otio.schema.TrackKind.Video
+        for clip in track
+    ]
+    events = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video, children=clips)
+    del reel.tracks[:]
+    reel.tracks.append(events)
+    return events
+
+
 def _otio_text(reel: Any, document: Mapping[str, Any], rate: Fraction) -> str:
     return str(otio.adapters.write_to_string(reel, "otio_json")) + "\n"
 
@@ -193,14 +246,16 @@ def _edl_text(reel: Any, document: Mapping[str, Any], rate: Fraction) -> str:
       timeline's start, so a leading gap (which it writes as no event) shifts it.
     - AA/V: the adapter writes the first track only, as V; with sound the events carry
       the audio too, as the cut clips do.
+    - one track: the people's video tracks, one after another, become its events, each
+      naming its person in a comment when several are searched.
     """
     video = document["video"]
-    track = reel.tracks[0]
-    del reel.tracks[1:]
-    for clip in track:
-        clip.metadata["cmx_3600"] = {"reel": "AX", "comments": _edl_comments(clip)}
+    several = len(document["people"]) > 1
+    events = _one_track(reel)
+    for clip in events:
+        clip.metadata["cmx_3600"] = {"reel": "AX", "comments": _edl_comments(clip, several)}
         clip.name = _file_name(str(video["path"]))
-    track.insert(0, otio.schema.Gap(duration=reel.global_start_time))
+    events.insert(0, otio.schema.Gap(duration=reel.global_start_time))
     reel.name = " ".join(reel.name.split())[:EDL_TITLE_LENGTH]
     text = str(otio.adapters.write_to_string(reel, "cmx_3600", rate=float(rate), style="avid"))
     _, drop = timecode_rate(Fraction(video["fps_rational"]))
@@ -214,9 +269,10 @@ def _edl_text(reel: Any, document: Mapping[str, Any], rate: Fraction) -> str:
     return "\n".join(lines)
 
 
-def _edl_comments(clip: Any) -> list[str]:
+def _edl_comments(clip: Any, several: bool) -> list[str]:
     facecut = clip.metadata["facecut"]
-    comments = [f"FACECUT APPEARANCE: {facecut['appearance']}"]
+    person = [f"FACECUT PERSON: {facecut['person']}"] if several else []
+    comments = [*person, f"FACECUT APPEARANCE: {facecut['appearance']}"]
     if facecut["clip"]:
         comments.append(f"FACECUT CLIP: {facecut['clip']}")
     return comments
@@ -252,7 +308,9 @@ def _fcp7_text(reel: Any, document: Mapping[str, Any], rate: Fraction) -> str:
 
 
 def _fcpxml_text(reel: Any, document: Mapping[str, Any], rate: Fraction) -> str:
-    del reel.tracks[1:]  # the video track's asset-clips carry the sound (see _FcpxWriter)
+    """One primary storyline, every person's appearances in turn (see the module's
+    docstring), whose asset-clips carry the sound too (see _FcpxWriter)."""
+    _one_track(reel)
     return str(_FcpxWriter(reel, document["video"], rate).to_xml())
 
 

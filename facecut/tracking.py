@@ -186,14 +186,16 @@ def join_tracks(
 
 
 def track_distances(
-    frames: Iterable[FrameFaces], joined: dict[int, int], best_of: int = 3
+    frames: Iterable[FrameFaces], joined: dict[int, int], best_of: int = 3, person: int = 0
 ) -> dict[int, float]:
-    """A track's distance to the reference: the mean of its `best_of` smallest
-    embedded distances, robust to a single lucky or unlucky frame."""
+    """A track's distance to a person: the mean of its `best_of` smallest embedded
+    distances to them, robust to a single lucky or unlucky frame."""
     found: dict[int, list[float]] = {}
     for result in frames:
         for face in result.faces:
-            if face.track >= 0 and face.distance is not None:
-                found.setdefault(joined.get(face.track, face.track), []).append(face.distance)
+            if face.track >= 0 and face.distances:
+                found.setdefault(joined.get(face.track, face.track), []).append(
+                    face.distances[person]
+                )
     best = {track: sorted(values)[:best_of] for track, values in found.items()}
     return {track: sum(values) / len(values) for track, values in best.items()}

@@ -33,7 +33,7 @@ def segment_settings(min_gap: Fraction = Fraction(1, 2)) -> SegmentSettings:
 
 def frame(index: int, distance: float | None, track: int = 0) -> FrameFaces:
     """One face on `track` with `distance` (None: not embedded on this frame)."""
-    return FrameFaces(index, (Face(BOX, 0.99, distance, track),))
+    return FrameFaces(index, (Face(BOX, 0.99, None if distance is None else (distance,), track),))
 
 
 def chunk_result(chunk: Chunk, frames: list[FrameFaces],
@@ -65,7 +65,7 @@ def embedding(value: float) -> np.ndarray:
 ])
 def test_label_by_face_and_by_track(distances, expected):
     results = [chunk_result(Chunk(0, 0, 5, 1), [frame(i, d) for i, d in enumerate(distances)])]
-    matches = label(results, scan_settings(), THRESHOLD)
+    [matches] = label(results, scan_settings(), THRESHOLD)
     assert {index: match.by for index, match in matches.items()} == expected
 
 
@@ -83,7 +83,7 @@ def test_tracks_join_across_a_chunk_boundary_only_when_their_ends_agree(end_dist
                               frame(5, None, track_b)],
                      ends={track_b: (embedding(end_distance), embedding(end_distance))}),
     ]
-    matches = label(results, scan_settings(), THRESHOLD)
+    [matches] = label(results, scan_settings(), THRESHOLD)
     assert (3 in matches and 4 in matches and 5 in matches) is joined
     assert {0, 1, 2} <= set(matches)
 
@@ -165,7 +165,7 @@ def test_analyse_merges_matches_into_appearances():
     results = [chunk_result(Chunk(0, 0, 150, 1), frames[:150]),
                chunk_result(Chunk(1, 150, 300, 1), frames[150:], decoded=140)]
     found = analyse(results, CLOCK, None, scan_settings(), segment_settings())
-    assert found.segments == (Segment(30, 59), Segment(200, 229))
+    assert found.people[0].segments == (Segment(30, 59), Segment(200, 229))
     assert len(found.frames) == 300 and found.frames_decoded == 290
     assert found.frames_missing == 10 and found.frames_refined == 0
     assert face_distances(found.frames)[:2] == (0.9, 0.9)

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.media]
 def test_cache_entries_round_trip():
     result = ChunkResult(
         Chunk(1, 30, 61, 5, refine=False),
-        (FrameFaces(30, (Face(Box(1, 2, 3, 4), 0.9, 0.41, 1_000_000),
+        (FrameFaces(30, (Face(Box(1, 2, 3, 4), 0.9, (0.41, 0.7), 1_000_000),
                          Face(Box(5, 6, 7, 8), 1.5, None, 1_000_001))),
          FrameFaces(35, ())),
         31, {1_000_000: (np.arange(3.0), np.arange(3.0) / 7)}, frozenset({35}))

@@ -9,18 +9,18 @@ import pytest
 
 from facecut.cache import FORMAT, CacheKey
 from facecut.cli import build_config, build_parser
-from facecut.config import Config
+from facecut.config import Config, ReferenceSet
 from facecut.metadata import settings_record
 
 BASE = ["--video", "v.mp4", "--reference", "r.jpg"]
 
 
 def config_of(*extra: str) -> Config:
-    return build_config(build_parser().parse_args([*BASE, *extra]), ["r.jpg"])
+    return build_config(build_parser().parse_args([*BASE, *extra]), [ReferenceSet("r", ("r.jpg",))])
 
 
 def key_of(config: Config) -> str:
-    return CacheKey("video-digest", ("photo-digest",), config.scan).name()
+    return CacheKey("video-digest", (("photo-digest",),), config.scan).name()
 
 
 def test_defaults():
@@ -66,10 +66,10 @@ def test_every_scan_setting_is_part_of_the_cache_key(field):
 
 def test_cache_key_changes_with_the_inputs_and_the_format():
     scan = config_of().scan
-    base = CacheKey("a", ("b",), scan)
-    assert CacheKey("other", ("b",), scan).name() != base.name()
-    assert CacheKey("a", ("other",), scan).name() != base.name()
-    assert CacheKey("a", ("b",), scan, format=FORMAT + 1).name() != base.name()
+    base = CacheKey("a", (("b",),), scan)
+    assert CacheKey("other", (("b",),), scan).name() != base.name()
+    assert CacheKey("a", (("other",),), scan).name() != base.name()
+    assert CacheKey("a", (("b",),), scan, format=FORMAT + 1).name() != base.name()
 
 
 @pytest.mark.parametrize("extra, expected", [

@@ -41,23 +41,46 @@ def test_timecode(frames, rate, drop, expected):
     assert timecode(frames, rate, drop) == expected
 
 
-def _document(fps="30000/1001", has_audio=True):
-    return {
-        "video": {"path": "/videos/talk show.mp4", "fps_rational": fps, "has_audio": has_audio},
-        "segments": [
-            {"index": 1, "clip": "clip_1.mp4", "start_frame": 1800, "end_frame": 1829,
-             "start_time": 1800 * 1001 / 30000, "end_time": 1830 * 1001 / 30000,
-             "duration": 30 * 1001 / 30000, "best_distance": 0.31, "frames_matched_by_track": 4},
-            {"index": 2, "clip": None, "start_frame": 17982, "end_frame": 18041,
-             "start_time": 17982 * 1001 / 30000, "end_time": 18042 * 1001 / 30000,
-             "duration": 60 * 1001 / 30000, "best_distance": None, "frames_matched_by_track": 0},
-        ],
-    }
+def _segment(person, index, clip, first, last, best, by_track):
+    """One appearance at 29.97 fps, frames first..last."""
+    return {"person": person, "index": index, "clip": clip, "start_frame": first,
+            "end_frame": last, "start_time": first * 1001 / 30000,
+            "end_time": (last + 1) * 1001 / 30000, "duration": (last + 1 - first) * 1001 / 30000,
+            "best_distance": best, "frames_matched_by_track": by_track}
 
 
-def test_csv_has_one_row_per_segment():
-    rows = segments_csv(_document()).splitlines()
-    assert rows[0].split(",")[:4] == ["index", "clip", "start_frame", "end_frame"]
-    assert rows[1].startswith("1,clip_1.mp4,1800,1829,60.060000,61.061000,1.001000,00:01:00;02,00:01:01;02,0.31,4")
-    assert rows[2].startswith("2,,17982,18041,")
-    assert len(rows) == 3
+def _document(segments):
+    return {"video": {"path": "/videos/talk show.mp4", "fps_rational": "30000/1001",
+                      "has_audio": True},
+            "segments": segments}
+
+
+ONE_PERSON = [_segment("host", 1, "clip_1.mp4", 1800, 1829, 0.31, 4),
+              _segment("host", 2, None, 17982, 18041, None, 0)]
+# the document's order: person after person, each in time order (the guest's first
+# appearance overlaps the host's second: both on screen)
+TWO_PEOPLE = [_segment("host", 1, "host/clip_1.mp4", 1800, 1829, 0.31, 4),
+              _segment("host", 2, "host/clip_2.mp4", 17982, 18041, 0.4, 0),
+              _segment("guest", 1, "guest/clip_1.mp4", 18000, 18029, 0.28, 2)]
+
+
+@pytest.mark.parametrize("segments, expected", [
+    (ONE_PERSON, [
+        "host,1,clip_1.mp4,1800,1829,60.060000,61.061000,1.001000,00:01:00;02,00:01:01;02,0.31,4",
+        "host,2,,17982,18041,599.999400,602.001400,2.002000,00:10:00;00,00:10:02;00,,0",
+    ]),
+    (TWO_PEOPLE, [
+        "host,1,host/clip_1.mp4,1800,1829,60.060000,61.061000,1.001000,00:01:00;02,"
+        "00:01:01;02,0.31,4",
+        "host,2,host/clip_2.mp4,17982,18041,599.999400,602.001400,2.002000,00:10:00;00,"
+        "00:10:02;00,0.4,0",
+        "guest,1,guest/clip_1.mp4,18000,18029,600.600000,601.601000,1.001000,00:10:00;18,"
+        "00:10:01;18,0.28,2",
+    ]),
+    ([], []),
+])
+def test_csv_has_one_row_per_appearance_of_each_person(segments, expected):
+    rows = segments_csv(_document(segments)).splitlines()
+    assert rows[0] == ("person,index,clip,start_frame,end_frame,start_time,end_time,duration,"
+                       "start_timecode,end_timecode,best_distance,frames_matched_by_track")
+    assert rows[1:] == expected

@@ -3,11 +3,12 @@ from fractions import Fraction
 
 import pytest
 
-from facecut.config import (Config, CutSettings, OutputSettings, ScanSettings,
+from facecut.config import (Config, CutSettings, OutputSettings, ReferenceSet, ScanSettings,
                             SegmentSettings)
-from facecut.metadata import ClipOutcome, ReferenceSummary, Stats, VideoSummary, build_metadata
+from facecut.metadata import (ClipOutcome, PersonResult, ReferenceSummary, Stats, VideoSummary,
+                              build_metadata)
 from facecut.presets import ACCURATE
-from facecut.segments import Box, Face, FrameFaces, Segment, match_frames
+from facecut.segments import Box, Face, FrameFaces, Segment, match_frames, match_people
 from facecut.timecode import FrameClock
 
 FPS = Fraction(30000, 1001)
@@ -21,7 +22,7 @@ def video():
 
 
 def settings(padding=Fraction(0)):
-    return Config(preset=ACCURATE, references=("/r.jpg",), processes=2, backend="local",
+    return Config(preset=ACCURATE, people=(ReferenceSet("r", ("/r.jpg",)),), processes=2, backend="local",
                   scan=ScanSettings(model="Dlib", detector="dlib", detect_size=1280, interval=1,
                                     metric="euclidean", model_threshold=0.5),
                   segments=SegmentSettings(threshold=0.6, min_gap=Fraction(1, 2),
@@ -34,22 +35,27 @@ def frames():
     result = []
     for frame in range(100):
         distance = 0.4 if 10 <= frame <= 19 else 0.9
-        result.append(FrameFaces(frame, (Face(Box(1, 2, 30, 40), 0.95, distance),)))
+        result.append(FrameFaces(frame, (Face(Box(1, 2, 30, 40), 0.95, (distance,)),)))
     return result
 
 
 def build(padding=Fraction(0), clips=None):
     analysed = frames()
-    return build_metadata(video(), [ReferenceSummary("/r.jpg", 1, {"x": 0, "y": 0, "w": 9, "h": 9})],
-                          settings(padding), CLOCK, [Segment(10, 19)],
-                          clips or [ClipOutcome("clip_1.mp4")], analysed,
-                          match_frames(analysed, 0.6), Stats(frames_analysed=100))
+    person = PersonResult("r", "", [Segment(10, 19)], clips or [ClipOutcome("clip_1.mp4")],
+                          match_frames(analysed, 0.6))
+    return build_metadata(video(), [ReferenceSummary("/r.jpg", 1, {"x": 0, "y": 0, "w": 9, "h": 9},
+                                                     "r")],
+                          settings(padding), CLOCK, [person], analysed, Stats(frames_analysed=100))
 
 
 def test_metadata_has_the_contract_fields():
     doc = build()
     json.dumps(doc)  # serialisable
-    assert doc["schema_version"] == 3
+    assert doc["schema_version"] == 4
+    assert doc["people"] == [{"name": "r", "references": ["/r.jpg"], "folder": "",
+                              "segments": 1, "seconds_on_screen": round(10 * 1001 / 30000, 6),
+                              "clips_written": 1, "clips_failed": 0}]
+    assert doc["references"][0]["person"] == "r"
     assert doc["video"]["fps_rational"] == "30000/1001"
     assert doc["video"]["fps"] == pytest.approx(29.97003)
     for key in ("path", "frame_count", "duration", "width", "height", "has_audio"):
@@ -58,6 +64,41 @@ def test_metadata_has_the_contract_fields():
     assert set(doc["settings"]) >= {"model", "detector", "threshold", "interval", "min_gap",
                                     "min_duration", "padding", "cut"}
     assert set(doc["stats"]) >= {"frames_analysed", "seconds_scan", "seconds_cut", "seconds_total"}
+
+
+def test_two_people_each_get_their_segments_and_distances():
+    """Two faces a frame: the left one is host's (0.3 from host, 0.8 from guest) on
+    frames 10-19, the right one guest's on frames 15-29. Each person's segments,
+    detections and distances are their own; the totals count frames 15-19 once."""
+    left, right = Box(0, 0, 30, 30), Box(100, 0, 30, 30)
+    analysed = []
+    for frame in range(100):
+        faces = []
+        if 10 <= frame <= 19:
+            faces.append(Face(left, 0.9, (0.3, 0.8)))
+        if 15 <= frame <= 29:
+            faces.append(Face(right, 0.9, (0.7, 0.2)))
+        analysed.append(FrameFaces(frame, tuple(faces)))
+    host, guest = match_people(analysed, 2, 0.6)
+    people = [PersonResult("host", "host", [Segment(10, 19)], [ClipOutcome("host/clip_1.mp4")],
+                           host),
+              PersonResult("guest", "guest", [Segment(15, 29)],
+                           [ClipOutcome(None, "it failed")], guest)]
+    refs = [ReferenceSummary("/h.jpg", 1, {"x": 0, "y": 0, "w": 9, "h": 9}, "host"),
+            ReferenceSummary("/g.jpg", 1, {"x": 0, "y": 0, "w": 9, "h": 9}, "guest")]
+    doc = build_metadata(video(), refs, settings(), CLOCK, people, analysed, Stats())
+    assert [(s["person"], s["index"], s["clip"], s["start_frame"]) for s in doc["segments"]] == [
+        ("host", 1, "host/clip_1.mp4", 10), ("guest", 1, None, 15)]
+    [host_segment, guest_segment] = doc["segments"]
+    assert {d["box"]["x"] for d in host_segment["detections"]} == {0}
+    assert {d["distance"] for d in host_segment["detections"]} == {0.3}
+    assert {d["box"]["x"] for d in guest_segment["detections"]} == {100}
+    assert {d["distance"] for d in guest_segment["detections"]} == {0.2}
+    assert [(p["name"], p["references"], p["clips_written"], p["clips_failed"])
+            for p in doc["people"]] == [("host", ["/h.jpg"], 1, 0), ("guest", ["/g.jpg"], 0, 1)]
+    frame = Fraction(1001, 30000)
+    assert doc["summary"]["seconds_on_screen"] == round(float(20 * frame), 6)  # frames 10-29
+    assert doc["summary"]["clips_failed"] == 1
 
 
 def test_segment_times_and_detections():

@@ -16,7 +16,8 @@ from checks import video_frame_count
 from facecut import testing
 from facecut.analysis import ChunkResult
 from facecut.cli import build_config, build_parser
-from facecut.config import Config, Job, ScanSettings
+from facecut.config import Config, Job, ReferenceSet, ScanSettings
+from facecut.embeddings import Gallery
 from facecut.metadata import ReferenceSummary
 from facecut.pipeline import References, run
 from facecut.planning import Chunk
@@ -65,7 +66,7 @@ class FakeBackend:
         for chunk in chunks:
             self.chunks_scanned.append(chunk)
             track = chunk.index * IDS_PER_CHUNK
-            frames = tuple(FrameFaces(i, (Face(BOX, 0.99, 0.3 if self.shows_person(i) else 0.9,
+            frames = tuple(FrameFaces(i, (Face(BOX, 0.99, (0.3 if self.shows_person(i) else 0.9,),
                                                track),))
                            for i in chunk.analysed_frames)
             result = ChunkResult(chunk, frames, chunk.frame_count,
@@ -82,7 +83,7 @@ class FakeBackend:
         pass
 
 
-REFERENCES = References(np.zeros((1, 2)), (ReferenceSummary("/photo.jpg", 1,
+REFERENCES = References(Gallery(np.zeros((1, 2)), (0,)), (ReferenceSummary("/photo.jpg", 1,
                                                              {"x": 0, "y": 0, "w": 9, "h": 9}),))
 
 
@@ -93,7 +94,7 @@ def config_of(video: Path, *extra: str) -> Config:
     every = [] if "--interval" in extra else ["--interval", "1"]
     arguments = build_parser().parse_args(["--video", str(video), "--reference", photo,
                                            "--quiet", *every, *extra])
-    return build_config(arguments, [photo])
+    return build_config(arguments, [ReferenceSet("photo", (photo,))])
 
 
 def between(*ranges: tuple[int, int]) -> Callable[[int], bool]:

@@ -1,9 +1,11 @@
 """The review page: pure HTML from metadata, and a real headless Chromium loading it."""
 from __future__ import annotations
 
+import re
 import shutil
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -11,25 +13,72 @@ import pytest
 
 from checks import gray_frames
 from conftest import run_cli
-from facecut.review import review_page, timeline_points
+from facecut import review
+from facecut.review import Lane, review_page, thumbnail_name, timeline_lanes
 from facecut.segments import Box, Face, FrameFaces
 from facecut.timecode import FrameClock
 
+BOX = {"x": 1, "y": 2, "w": 3, "h": 4}
+
+
+def _segment(person, index, clip, start, end, detections):
+    """An appearance; its best distance is its detections' smallest."""
+    distances = [d["distance"] for d in detections if d["distance"] is not None]
+    return {"person": person, "index": index, "clip": clip, "start_frame": round(start * 30),
+            "end_frame": round(end * 30) - 1, "start_time": start, "end_time": end,
+            "duration": end - start, "best_distance": min(distances, default=None),
+            "frames_matched_by_track": 4, "detections": detections}
+
+
+def _person(name, segments, seconds):
+    return {"name": name, "references": [f"/photos/{name}.jpg"], "folder": name,
+            "segments": segments, "seconds_on_screen": seconds}
+
 
 def _document(cut: str = "exact") -> dict:
-    segment = {"index": 1, "clip": "clip_1.mp4" if cut != "none" else None, "start_frame": 30,
-               "end_frame": 89, "start_time": 1.0, "end_time": 3.0, "duration": 2.0,
-               "best_distance": 0.3, "frames_matched_by_track": 4,
-               "detections": [{"frame": 30, "distance": 0.3, "box": {"x": 1, "y": 2, "w": 3, "h": 4}},
-                              {"frame": 31, "distance": None, "box": {"x": 1, "y": 2, "w": 3, "h": 4}},
-                              {"frame": 35, "distance": 0.5, "box": {"x": 1, "y": 2, "w": 3, "h": 4}}]}
+    detections = [{"frame": 30, "distance": 0.3, "box": BOX},
+                  {"frame": 31, "distance": None, "box": BOX},
+                  {"frame": 35, "distance": 0.5, "box": BOX}]
+    segment = _segment("host", 1, "clip_1.mp4" if cut != "none" else None, 1.0, 3.0, detections)
     return {"video": {"path": "/v/<talk> & co.mp4", "duration": 5.0},
             "settings": {"threshold": 0.5, "metric": "euclidean", "model": "Dlib", "cut": cut},
+            "people": [{**_person("host", 1, 2.0), "folder": ""}],
             "summary": {"segments": 1, "seconds_on_screen": 2.0}, "segments": [segment]}
 
 
+def _two_people(name: str = "guest") -> dict:
+    """The host twice and `name` once (on screen with the host), and a third person
+    searched and never found."""
+    def seen(frame, distance):
+        return [{"frame": frame, "distance": distance, "box": BOX}]
+
+    segments = [_segment("host", 1, "host/clip_1.mp4", 1.0, 3.0, seen(30, 0.3)),
+                _segment("host", 2, "host/clip_2.mp4", 6.0, 8.0, seen(180, 0.4)),
+                _segment(name, 1, f"{name}/clip_1.mp4", 6.5, 8.0, seen(195, 0.2))]
+    return {"video": {"path": "/v/talk.mp4", "duration": 10.0},
+            "settings": {"threshold": 0.5, "metric": "euclidean", "model": "Dlib",
+                         "cut": "exact"},
+            "people": [_person("host", 2, 4.0), _person(name, 1, 1.5), _person("nobody", 0, 0.0)],
+            "summary": {"segments": 3, "seconds_on_screen": 5.5}, "segments": segments}
+
+
+def _sections(page: str) -> list[dict]:
+    """Each person's section of the page: what it names, shows and plays."""
+    found = []
+    for part in page.split('<section class="person" ')[1:]:
+        found.append({
+            "heading": re.search(r"<h2>(.*?)</h2>", part).group(1),
+            "totals": re.search(r"</h2>\n<p>(.*?)</p>", part).group(1),
+            "appearances": re.findall(r'<section class="segment" id="([^"]*)">', part),
+            "pictures": re.findall(r'<img src="([^"]*)" alt="([^"]*)"', part),
+            "players": re.findall(r'<video [^>]*src="([^"]*)"', part),
+            "not found": "was not found" in part,
+        })
+    return found
+
+
 def test_page_refers_only_to_files_beside_it():
-    page = review_page(_document(), {1: "thumb_1.jpg"}, "timeline.png")
+    page = review_page(_document(), {("host", 1): "thumb_1.jpg"}, "timeline.png")
     assert '<img src="thumb_1.jpg"' in page and '<video controls preload="metadata" src="clip_1.mp4"' in page
     assert '<img src="timeline.png"' in page
     assert "&lt;talk&gt; &amp; co.mp4" in page  # names are escaped
@@ -37,16 +86,110 @@ def test_page_refers_only_to_files_beside_it():
     assert "best distance 0.300, mean 0.400" in page
 
 
+def test_one_persons_page_is_one_section_numbered_as_before():
+    [host] = _sections(review_page(_document(), {("host", 1): "thumb_1.jpg"}, None))
+    assert host == {"heading": "host", "totals": "1 appearance(s), 2.00 s on screen",
+                    "appearances": ["segment-1"], "pictures": [("thumb_1.jpg", "appearance 1")],
+                    "players": ["clip_1.mp4"], "not found": False}
+
+
 def test_dry_run_page_has_no_player():
     page = review_page(_document("none"), {}, None)
     assert "<video" not in page and "(no clip: dry run)" in page and "(no picture)" in page
 
 
-def test_timeline_points_are_each_frames_best_embedded_distance():
-    clock = FrameClock.constant(10, Fraction(5))
-    frames = [FrameFaces(2, (Face(Box(0, 0, 1, 1), 1.0, 0.7), Face(Box(5, 5, 1, 1), 1.0, 0.4))),
-              FrameFaces(1, (Face(Box(0, 0, 1, 1), 1.0, None),)), FrameFaces(3, ())]
-    assert timeline_points(frames, clock) == ([0.4], [0.4])
+def test_page_has_a_section_per_person_with_their_own_appearances():
+    thumbnails = {("host", 1): "thumb_host_1.jpg", ("host", 2): "thumb_host_2.jpg",
+                  ("guest", 1): "thumb_guest_1.jpg"}
+    page = review_page(_two_people(), thumbnails, "timeline.png")
+    assert "3 appearance(s), 5.50 s on screen" in page  # everyone's totals first
+    assert _sections(page) == [
+        {"heading": "host", "totals": "2 appearance(s), 4.00 s on screen",
+         "appearances": ["segment-host-1", "segment-host-2"],
+         "pictures": [("thumb_host_1.jpg", "host appearance 1"),
+                      ("thumb_host_2.jpg", "host appearance 2")],
+         "players": ["host/clip_1.mp4", "host/clip_2.mp4"], "not found": False},
+        {"heading": "guest", "totals": "1 appearance(s), 1.50 s on screen",
+         "appearances": ["segment-guest-1"],
+         "pictures": [("thumb_guest_1.jpg", "guest appearance 1")],
+         "players": ["guest/clip_1.mp4"], "not found": False},
+        {"heading": "nobody", "totals": "0 appearance(s), 0.00 s on screen",
+         "appearances": [], "pictures": [], "players": [], "not found": True},
+    ]
+
+
+def test_every_person_name_is_escaped():
+    name = 'a"<b>&'
+    page = review_page(_two_people(name), {(name, 1): "thumb_x.jpg"}, None)
+    assert name not in page and "<b>" not in page
+    escaped = "a&quot;&lt;b&gt;&amp;"
+    assert [s["heading"] for s in _sections(page)] == ["host", escaped, "nobody"]
+    assert f'id="person-{escaped}"' in page and f'id="segment-{escaped}-1"' in page
+    assert f'alt="{escaped} appearance 1"' in page and f'src="{escaped}/clip_1.mp4"' in page
+
+
+@pytest.mark.parametrize("index, person, expected", [
+    (3, None, "thumb_3.jpg"),  # one person searched: the names of every earlier run
+    (3, "host", "thumb_host_3.jpg"),
+    (12, "guest-2.b_c", "thumb_guest-2.b_c_12.jpg"),
+])
+def test_thumbnail_name(index, person, expected):
+    assert thumbnail_name(index, person) == expected
+
+
+CLOCK = FrameClock.constant(10, Fraction(5))  # frame n starts at n / 5 s
+FACES = [  # out of order, as chunks finish: the lanes sort them
+    FrameFaces(2, (Face(Box(0, 0, 1, 1), 1.0, (0.7, 0.3)),
+                   Face(Box(5, 5, 1, 1), 1.0, (0.4, 0.9)))),
+    FrameFaces(1, (Face(Box(0, 0, 1, 1), 1.0, None),)),  # not embedded: no point
+    FrameFaces(3, ()),
+    FrameFaces(0, (Face(Box(0, 0, 1, 1), 1.0, (0.2, 0.8)),)),
+]
+
+
+@pytest.mark.parametrize("frames, people, expected", [
+    # each lane: each frame's smallest distance to that person, over its embedded faces
+    ([FrameFaces(2, (Face(Box(0, 0, 1, 1), 1.0, (0.7,)), Face(Box(5, 5, 1, 1), 1.0, (0.4,)))),
+      FrameFaces(1, (Face(Box(0, 0, 1, 1), 1.0, None),)), FrameFaces(3, ())],
+     ["host"],
+     [Lane("host", [0.4], [0.4], [(0.0, 0.6)])]),
+    (FACES, ["host", "guest"],
+     [Lane("host", [0.0, 0.4], [0.2, 0.4], [(0.0, 0.6)]),
+      Lane("guest", [0.0, 0.4], [0.8, 0.3], [(0.4, 0.6)])]),
+    (FACES[1:3], ["host", "guest"],  # no face embedded: empty lanes, each still drawn
+     [Lane("host", [], [], [(0.0, 0.6)]), Lane("guest", [], [], [(0.4, 0.6)])]),
+])
+def test_timeline_has_a_lane_per_person(frames, people, expected):
+    segments = [{"person": "host", "start_time": 0.0, "end_time": 0.6},
+                {"person": "guest", "start_time": 0.4, "end_time": 0.6}]
+    document = {"people": [{"name": name} for name in people],
+                "segments": [s for s in segments if s["person"] in people]}
+    assert timeline_lanes(frames, CLOCK, document) == expected
+
+
+@pytest.mark.parametrize("document, thumbnails, height", [
+    (_document(), {("host", 1): "thumb_1.jpg"}, 300),
+    (_two_people(), {("host", 1): "thumb_host_1.jpg", ("host", 2): "thumb_host_2.jpg",
+                     ("guest", 1): "thumb_guest_1.jpg"}, 700),  # 3 lanes, 2 inches more each
+])
+def test_pictures_are_named_and_keyed_by_person(monkeypatch, tmp_path, document, thumbnails,
+                                                height):
+    """draw_pictures with a stand-in for the decoder: a thumbnail per appearance, keyed
+    (person, index), and the timeline drawn at a lane's height per person."""
+    from PIL import Image
+
+    def frames(video, start, stop):
+        yield start, np.full((90, 160, 3), 128, np.uint8)
+
+    monkeypatch.setattr(review, "read_frames", frames)
+    video = SimpleNamespace(path=Path("/v/talk.mp4"), clock=FrameClock.constant(300, Fraction(30)))
+    faces = [FrameFaces(n, (Face(Box(0, 0, 9, 9), 1.0, (0.3,) * len(document["people"])),))
+             for n in range(0, 300, 10)]
+    timeline, drawn = review.draw_pictures(video, faces, document, 0.5, tmp_path)
+    assert (timeline, drawn) == ("timeline.png", thumbnails)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*thumbnails.values(),
+                                                                 "timeline.png"])
+    assert Image.open(tmp_path / "timeline.png").size == (1000, height)
 
 
 def _frame_at_zero(browser: Any) -> np.ndarray:

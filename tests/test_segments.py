@@ -103,7 +103,7 @@ def test_clip_frames(segment, padding, expected):
 
 
 def face(distance, w=50):
-    return Face(Box(0, 0, w, w), 0.9, distance)
+    return Face(Box(0, 0, w, w), 0.9, None if distance is None else (distance,))
 
 
 def test_frame_matches_on_its_best_face():

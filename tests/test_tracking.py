@@ -73,7 +73,7 @@ def test_split_starts_a_new_track():
 
 def frames_of(rows):
     """rows: (frame, [(x, distance or None, track)])"""
-    return [FrameFaces(f, tuple(Face(box(x), 0.9, d, t) for x, d, t in faces)) for f, faces in rows]
+    return [FrameFaces(f, tuple(Face(box(x), 0.9, None if d is None else (d,), t) for x, d, t in faces)) for f, faces in rows]
 
 
 def test_head_turn_frames_match_by_track():
@@ -176,4 +176,4 @@ def test_verdict_is_clear_only_far_from_the_threshold(distance, verdict):
 
     settings = ScanSettings(model="Dlib", detector="blazeface", detect_size=640, interval=1,
                             metric="euclidean", model_threshold=0.5)
-    assert settings.verdict(distance) == verdict
+    assert settings.verdict((distance,)) == verdict
