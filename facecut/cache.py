@@ -38,7 +38,8 @@ CACHE_DIR = ".facecut-cache"
 # 4: the key holds the whole ScanSettings (metric, tracking constants too)
 # 5: tiled BlazeFace searches; refinement chunks look around the edge's face (focus)
 # 6: a face's distance to each person searched (several people in one scan)
-FORMAT = 6
+# 7: a track settles on one person when it matches nobody else (config.verdict)
+FORMAT = 7
 
 
 def file_digest(path: str) -> str:

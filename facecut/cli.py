@@ -31,7 +31,7 @@ from .config import (
     SegmentSettings,
 )
 from .errors import FacecutError, Interrupted, OutputError, UsageError
-from .presets import ACCURATE, SPEED, Preset
+from .presets import ACCURATE, LINK_DISTANCE, SPEED, Preset
 
 log = logging.getLogger(__name__)
 BUG_HINT = "(this is a bug in facecut; rerun with --debug for the traceback)"
@@ -136,7 +136,7 @@ def _add_inputs(group: argparse._ArgumentGroup) -> None:
         default=None,
         metavar="D",
         help="with no photo: face tracks are one person while their average embedding "
-        "distance is at most D (default per preset: 0.475, 0.575 with --speed). Lower "
+        f"distance is at most D (default {LINK_DISTANCE}). Lower "
         "it if two people share a number; raise it if one person has several",
     )
 
@@ -471,7 +471,7 @@ def _discovery(
         return None
     if arguments.calibrate:
         raise UsageError("--calibrate measures faces against a photo: give --reference")
-    link = preset.link_distance if arguments.link_distance is None else arguments.link_distance
+    link = LINK_DISTANCE if arguments.link_distance is None else arguments.link_distance
     return DiscoverySettings(link_distance=link, selected=tuple(sorted(set(arguments.person))))
 
 
@@ -516,10 +516,16 @@ def _check_batch_supercut(base: Path, overwrite: bool) -> None:
     """Before anything is scanned: the batch's supercut may be written."""
     from .cut import SUPERCUT
 
-    if (base / SUPERCUT).exists() and not overwrite:
+    _check_batch_file(base, SUPERCUT, overwrite)
+
+
+def _check_batch_file(base: Path, name: str, overwrite: bool) -> None:
+    """Before anything is scanned: the batch's own file `name` (its supercut, its
+    people.json) may be written."""
+    if (base / name).exists() and not overwrite:
         raise OutputError(
-            f"{base / SUPERCUT}: already exists (an earlier batch's supercut); pass "
-            "--overwrite to replace it, or choose another --output"
+            f"{base / name}: already exists (an earlier batch's); pass --overwrite to "
+            "replace it, or choose another --output"
         )
 
 
@@ -575,11 +581,15 @@ def _main(arguments: argparse.Namespace) -> int:
     config = build_config(arguments, people)
     if batch and config.output.supercut:
         _check_batch_supercut(_batch_base(arguments), arguments.overwrite)
-    if batch and config.discovery is not None and not config.output.cache:
-        raise UsageError(
-            "finding people with no photo across several videos reads each video's scan "
-            "again from its scan cache: drop --no-cache"
-        )
+    if batch and config.discovery is not None:
+        if not config.output.cache:
+            raise UsageError(
+                "finding people with no photo across several videos reads each video's "
+                "scan again from its scan cache: drop --no-cache"
+            )
+        from .output import PEOPLE
+
+        _check_batch_file(_batch_base(arguments), PEOPLE, arguments.overwrite)
     log.debug(f"configuration: {config}")
     backend: Any = None
     if arguments.backend == "local":
@@ -610,13 +620,13 @@ def _main(arguments: argparse.Namespace) -> int:
             for video, output in zip(videos, outputs, strict=True)
         ]
         grouping: Any = None
-        codes: list[int] = []
+        failed: list[int] = []
         if batch and config.discovery is not None:
             # People found with no photo get one number across the batch: every video
             # is scanned first, its tracks grouped with all the others', then each
             # video's results are made from its scan cache.
-            grouping, codes, jobs = _survey(config, jobs, references, backend, arguments, problems)
-        codes += _run_jobs(
+            grouping, failed, jobs = _survey(config, jobs, references, backend, arguments, problems)
+        codes = _run_jobs(
             jobs,
             lambda job: _run_one(
                 config,
@@ -647,8 +657,9 @@ def _main(arguments: argparse.Namespace) -> int:
     if batch and config.output.supercut:
         codes.append(_batch_supercut(config, outputs, _batch_base(arguments), arguments.json))
     if grouping is not None:
-        _write_batch_people(jobs, _batch_base(arguments))
-    return batch_exit_code(codes)
+        done = [job for job, code in zip(jobs, codes, strict=True) if code in (0, 1)]
+        _write_batch_people(done, _batch_base(arguments))
+    return batch_exit_code(failed + codes)
 
 
 def _survey(

@@ -59,6 +59,7 @@ class PersonResult:
     segments: Sequence[Segment]
     clips: Sequence[ClipOutcome]  # clips[i] is the outcome for segments[i]
     matches: Mapping[int, Match]  # frame -> the face that shows them
+    face: str | None = None  # found with no photo: their face photo (people/person_N.jpg)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,15 @@ def settings_record(config: Config) -> dict[str, Any]:
         # BlazeFace's smallest face in a 1920-px frame; null for other detectors
         "min_face": scan.min_face or None,
         "full_detect_every": scan.full_detect_every,
+        # with no photo (the people are found by grouping face tracks), else null
+        "discovery": None
+        if config.discovery is None
+        else {
+            "link_distance": config.discovery.link_distance,
+            "min_frames": config.discovery.min_frames,
+            "min_face": config.discovery.min_face,
+            "people_cut": list(config.discovery.selected),
+        },
     }
 
 
@@ -222,6 +232,7 @@ def person_record(
         "name": person.name,
         "references": [r.path for r in references if r.person == person.name],
         "folder": person.folder,
+        "face": person.face,
         "segments": len(person.segments),
         "seconds_on_screen": seconds(on_screen(person.segments, clock)),
         "clips_written": sum(1 for clip in person.clips if clip.file and not clip.error),

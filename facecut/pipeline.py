@@ -141,6 +141,7 @@ class Discovered:
     tracks: dict[int, Track]  # this video's joined tracks, by id
     unsorted: tuple[int, ...]  # tracks placed in nobody
     link_distance: float
+    seconds_grouping: float  # spent grouping this video's tracks (0: a batch's grouping)
 
 
 def run(
@@ -321,9 +322,15 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
         )
     settings = config.discovery
     found, _ = video_tracks(scanned.results, config.scan, config.segments.threshold)
+    started = time.monotonic()
     if grouping is None:
         samples = [track.sample((this.job.video, track.id)) for track in found]
         grouping = people_of(samples, config.scan.metric, settings)
+        log.debug(
+            f"{this.job.video}: {len(samples)} tracks grouped into {len(grouping.people)} "
+            f"people in {time.monotonic() - started:.2f} s"
+        )
+    seconds = time.monotonic() - started
     missing = [n for n in settings.selected if n > len(grouping.people)]
     if missing:
         raise UsageError(
@@ -349,6 +356,7 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
             {track.id: track for track in found},
             unsorted,
             settings.link_distance,
+            seconds,
         ),
     )
 
@@ -475,6 +483,15 @@ def describe(
             "frames_refined": found.frames_refined,
             "chunks_from_cache": scanned.from_cache,
             "backend": this.config.backend,
+            # with no photo: the video's joined tracks, and the time grouping them took
+            **(
+                {}
+                if roster.found is None
+                else {
+                    "tracks": len(roster.found.tracks),
+                    "seconds_grouping": round(roster.found.seconds_grouping, 3),
+                }
+            ),
         },
     )
     config = this.config
@@ -485,6 +502,7 @@ def describe(
             segments=appearances.segments,
             clips=outcomes,
             matches=appearances.matches,
+            face=None if roster.found is None else f"{portraits.FOLDER}/{name}.jpg",
         )
         for name, folder, appearances, outcomes in zip(
             roster.names, roster.folders, found.people, clips.outcomes, strict=True

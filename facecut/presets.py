@@ -24,12 +24,6 @@ class Preset:
     # carry): --speed trades clip size for time
     # (docs/benchmarks.md, "Clip encoding under --speed")
     clip_encoding: str = "veryfast"
-    # With no photo: tracks are one person while their average embedding distance
-    # is at most this (Dlib's). bench/people.py on the 7-person montage grouped every
-    # person with purity and completeness 1.0 at 0.40-0.55 with the accurate preset and
-    # at 0.55-0.60 with --speed (whose tracks carry fewer embeddings): each takes the
-    # middle of its own plateau (docs/benchmarks.md, "Grouping").
-    link_distance: float = 0.475
 
 
 ACCURATE = Preset(
@@ -57,5 +51,11 @@ SPEED = Preset(
     min_face=48,
     full_detect_every=30,
     clip_encoding="ultrafast",
-    link_distance=0.575,
 )
+
+# With no photo: face tracks are one person while their average embedding distance is
+# at most this (Dlib's distances). bench/people.py on the 7-person montage (6 side by
+# side): every person found once, purity and completeness 1.0, at 0.40-0.55 with the
+# accurate preset and 0.40-0.575 with --speed; 0.35 splits a person, 0.60 joins two.
+# The middle of the range both share (docs/benchmarks.md, "People").
+LINK_DISTANCE = 0.475

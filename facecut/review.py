@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 TIMELINE = "timeline.png"
 PAGE = "index.html"
 THUMB_WIDTH = 480
+FACE_HEIGHT = 160  # a found person's face photo on the page
 
 
 class Lane(NamedTuple):
@@ -175,6 +176,10 @@ def review_page(
     name = html.escape(Path(video["path"]).name)
     several = several_people(document)
     cut = document["settings"]["cut"]
+    # people found with no photo: the most on screen first (named ones: as given)
+    people = document["people"]
+    if document["settings"].get("discovery") is not None:
+        people = sorted(people, key=lambda person: -person["seconds_on_screen"])
     sections = [
         _person_html(
             person,
@@ -183,7 +188,7 @@ def review_page(
             cut,
             several,
         )
-        for person in document["people"]
+        for person in people
     ]
     summary = document["summary"]
     timeline_html = (
@@ -222,8 +227,15 @@ def _person_html(
         for segment in segments
     ]
     found = "\n".join(rows) if rows else f"<p>{name} was not found.</p>"
+    # found with no photo: their clearest face (portraits.py), beside the results
+    face = person.get("face")
+    portrait = (
+        f'<img src="{html.escape(face)}" alt="{name}" class="face" height="{FACE_HEIGHT}">\n'
+        if face
+        else ""
+    )
     return (
-        f'<section class="person" id="person-{name}">\n<h2>{name}</h2>\n'
+        f'<section class="person" id="person-{name}">\n<h2>{name}</h2>\n{portrait}'
         f"<p>{person['segments']} appearance(s), {person['seconds_on_screen']:.2f} s "
         f"on screen</p>\n{found}\n</section>"
     )

@@ -93,7 +93,7 @@ def test_metadata_settings_derive_from_the_config(extra, expected):
     record = settings_record(config_of(*extra))
     assert set(record) == {"model", "detector", "metric", "threshold", "interval", "min_gap",
                            "min_duration", "padding", "cut", "preset", "detect_size",
-                           "min_face", "full_detect_every"}
+                           "min_face", "full_detect_every", "discovery"}
     assert {name: record[name] for name in expected} == expected
 
 

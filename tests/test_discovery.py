@@ -17,7 +17,7 @@ from facecut.discovery import (PHOTOS_PER_PERSON, anyone, batch_people_document,
 from facecut.errors import UsageError
 from facecut.output import existing_results, is_result_folder
 from facecut.planning import Chunk
-from facecut.presets import ACCURATE, SPEED
+from facecut.presets import LINK_DISTANCE
 from facecut.segments import Box, Face, FrameFaces
 
 SCAN = ScanSettings(model="Dlib", detector="blazeface", detect_size=640, interval=1,
@@ -170,9 +170,9 @@ def config_of(*extra: str, people=()):
     return build_config(arguments, list(people))
 
 
-def test_no_reference_means_finding_people_at_the_presets_link_distance():
-    assert config_of().discovery == DiscoverySettings(link_distance=ACCURATE.link_distance)
-    assert config_of("--speed").discovery.link_distance == SPEED.link_distance
+def test_no_reference_means_finding_people_at_the_measured_link_distance():
+    assert config_of().discovery == DiscoverySettings(link_distance=LINK_DISTANCE)
+    assert config_of("--speed").discovery.link_distance == LINK_DISTANCE == 0.475
     chosen = config_of("--people", "--person", "3", "--person", "1", "--person", "3",
                        "--link-distance", "0.4").discovery
     assert (chosen.link_distance, chosen.selected) == (0.4, (1, 3))

@@ -52,7 +52,7 @@ def test_metadata_has_the_contract_fields():
     doc = build()
     json.dumps(doc)  # serialisable
     assert doc["schema_version"] == 4
-    assert doc["people"] == [{"name": "r", "references": ["/r.jpg"], "folder": "",
+    assert doc["people"] == [{"name": "r", "references": ["/r.jpg"], "folder": "", "face": None,
                               "segments": 1, "seconds_on_screen": round(10 * 1001 / 30000, 6),
                               "clips_written": 1, "clips_failed": 0}]
     assert doc["references"][0]["person"] == "r"

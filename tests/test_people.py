@@ -161,7 +161,9 @@ def test_a_face_matched_by_itself_beats_one_matched_by_track():
     ((0.2,), -1), ((0.9,), 1), ((0.5,), 0),
     ((0.2, 0.9), -1), ((0.9, 0.2), -2),  # clearly person 1 (of 0, 1): -(1 + 1)
     ((0.9, 0.8), 1),  # clearly nobody
-    ((0.2, 0.5), 0),  # one near the threshold: not settled
+    ((0.2, 0.5), 0),  # someone else matches at the model's threshold: not settled
+    ((0.2, 0.51), -1),  # clearly person 0, and no one else would match
+    ((0.5, 0.9), 0),  # near the threshold: not settled
     ((0.2, 0.3), 0),  # clearly both (look-alikes): not settled
     ((), 0),  # nobody searched
 ])

@@ -138,3 +138,7 @@ def test_the_same_person_in_two_videos_gets_one_number(three_people, media_dir, 
         names = {p["name"] for p in json.loads((out / folder / "people.json").read_text())[
             "people"]}
         assert host["name"] in names
+    # the batch's own people.json is never replaced silently: refused before any scan
+    again = run_cli("--video", str(three_people.path), str(second.path), output=out)
+    assert again.code == 2, again.stderr
+    assert "people.json: already exists" in again.stderr, again.stderr

@@ -285,3 +285,23 @@ def test_review_page_loads_in_headless_chromium(short_montage, reference, tmp_pa
         print(f"\nreview page: images {images}, videos {states}, screenshot {shot}")
     finally:
         browser.quit()
+
+
+def test_people_found_with_no_photo_are_listed_by_screen_time_with_their_faces():
+    document = _two_people("person_2")
+    document["settings"]["discovery"] = {"link_distance": 0.475}
+    for person in document["people"]:
+        person["face"] = f"people/{person['name']}.jpg"
+    document["people"][0]["seconds_on_screen"] = 1.0  # host now less than person_2 (1.5)
+    page = review_page(document, {}, None)
+    sections = page.split('<section class="person" ')[1:]
+    headings = [re.search(r"<h2>(.*?)</h2>", part).group(1) for part in sections]
+    assert headings == ["person_2", "host", "nobody"]
+    faces = [re.search(r'</h2>\n<img src="([^"]*)" alt="([^"]*)" class="face"', part).groups()
+             for part in sections]
+    assert faces == [("people/person_2.jpg", "person_2"), ("people/host.jpg", "host"),
+                     ("people/nobody.jpg", "nobody")]
+    # with photos: the order given, and no face pictures
+    named = review_page(_two_people("person_2"), {}, None)
+    assert [m for m in re.findall(r"<h2>(.*?)</h2>", named)] == ["host", "person_2", "nobody"]
+    assert 'class="face"' not in named
