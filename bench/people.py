@@ -269,6 +269,7 @@ def long_video(workdir: Path) -> None:
     base = workdir.parent / "720p"
     montage = montage_builder.build(montage_builder.benchmark_parts(), base / "montage.mp4",
                                     1280, 720)
+    (workdir.parent / "soak").mkdir(parents=True, exist_ok=True)
     long = soak.concatenated(montage.path, 117, workdir.parent / "soak" / "two_hours.mp4")
     results = workdir / "long"
     shutil.rmtree(results, ignore_errors=True)

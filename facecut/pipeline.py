@@ -140,7 +140,6 @@ class Discovered:
     members: tuple[tuple[int, ...], ...]  # each one's joined track ids in this video
     tracks: dict[int, Track]  # this video's joined tracks, by id
     unsorted: tuple[int, ...]  # tracks placed in nobody
-    link_distance: float
     seconds_grouping: float  # spent grouping this video's tracks (0: a batch's grouping)
 
 
@@ -333,9 +332,15 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
     seconds = time.monotonic() - started
     missing = [n for n in settings.selected if n > len(grouping.people)]
     if missing:
+        count = len(grouping.people)
         raise UsageError(
-            f"--person {missing[0]}: only {len(grouping.people)} people were found "
-            f"(numbered by screen time in people.json); pick one of 1-{len(grouping.people)}"
+            f"--person {missing[0]}: "
+            + (
+                f"only {count} people were found (numbered by screen time in "
+                f"people.json); pick one of 1-{count}"
+                if count
+                else "no one was found, so there is no person to cut; drop --person"
+            )
         )
     ids, members = [], []
     for number, person in enumerate(grouping.people, start=1):
@@ -355,7 +360,6 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
             tuple(members),
             {track.id: track for track in found},
             unsorted,
-            settings.link_distance,
             seconds,
         ),
     )

@@ -94,6 +94,20 @@ def test_person_n_cuts_from_the_cache_without_scanning(found, three_people, tmp_
             segment["end_frame"] - segment["start_frame"] + 1)
 
 
+def test_a_person_number_never_found_is_one_clear_error(found, three_people, tmp_path):
+    assert found.code == 0, found.stderr
+    out = tmp_path / "results"
+    shutil.copytree(found.output, out)
+    result = run_cli("--video", str(three_people.path), "--person", "9", "--overwrite",
+                     output=out)
+    assert result.code == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: --person 9: only 3 people were found (numbered by screen time in "
+        "people.json); pick one of 1-3"), result.stderr
+    # the earlier results are untouched
+    assert json.loads((out / "metadata.json").read_text()) == found.metadata
+
+
 def test_a_persons_faces_find_them_again_as_a_reference(found, three_people, tmp_path):
     """The faces saved for a person are a reference set: searching the video with them
     gives that person's appearances, as grouping found them."""
