@@ -10,14 +10,14 @@ each rule has table-driven tests on synthetic chunk results (tests/test_analysis
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .config import DiscoverySettings, ScanSettings, SegmentSettings
-from .discovery import Track, anyone, placed, tracks
+from .discovery import Track, each_track, placed, tracks
 from .embeddings import distance
 from .errors import VideoError
 from .planning import Chunk, Focus, focus_around, plan_refinement
@@ -128,24 +128,36 @@ def video_tracks(
 
 
 def by_anyone(scan: ScanSettings, threshold: float, settings: DiscoverySettings) -> Labeller:
-    """With no photo, before grouping: one "person", anyone whose track grouping
-    will place (its frames are what refinement must pin, whoever they turn out to be)."""
+    """With no photo, before grouping: each track grouping will place, as a "person"
+    of its own (their edges are what refinement must pin, whoever the tracks turn out
+    to be, and a track's edges include its person's)."""
 
-    def label_anyone(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
+    def label_tracks(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
         found, joined = video_tracks(results, scan, threshold)
-        ids = {track.id for track in placed(found, settings)}
-        return (anyone([f for r in results for f in r.frames], joined, ids),)
+        frames = [frame for result in results for frame in result.frames]
+        ids = [track.id for track in placed(found, settings)]
+        by_track = each_track(frames, joined, set(ids))
+        return tuple(by_track.get(track, {}) for track in ids)
 
-    return label_anyone
+    return label_tracks
 
 
 def by_groups(scan: ScanSettings, threshold: float, members: Sequence[Collection[int]]) -> Labeller:
-    """With no photo, after grouping: each person is the joined tracks `members[p]`."""
+    """With no photo, after grouping: each person is the joined tracks `members[p]`;
+    in each frame their largest face."""
+    owner = {track: person for person, ids in enumerate(members) for track in ids}
 
     def label_groups(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
         joined = joined_tracks(results, scan, threshold)
         frames = [frame for result in results for frame in result.frames]
-        return tuple(anyone(frames, joined, set(ids)) for ids in members)
+        by_track = each_track(frames, joined, set(owner))
+        found: tuple[dict[int, Match], ...] = tuple({} for _ in members)
+        for track, matches in by_track.items():
+            mine = found[owner[track]]
+            for frame, match in matches.items():
+                if frame not in mine or match.face.box.area > mine[frame].face.box.area:
+                    mine[frame] = match
+        return found
 
     return label_groups
 
@@ -158,26 +170,18 @@ def refinement(
     frame_size: tuple[int, int] | None = None,
     labeller: Labeller | None = None,
 ) -> list[Chunk]:
-    """Chunks that analyse the frames next to every edge (of anyone's appearances, as
-    `labeller` finds them; default: one person by photos) that the first pass
-    skipped (interval > 1) or searched only near tracked faces. Given the frame size,
-    each looks only around the faces that matched next to its frames
-    (refinement_focus); else over the whole frame."""
-    labeller = labeller or by_photos(scan, segments.threshold, 1)
-    matched: dict[int, list[Box]] = {}
-    for person in labeller(first_pass):
-        for frame, match in person.items():
-            matched.setdefault(frame, []).append(match.face.box)
+    """Chunks that analyse the frames next to every edge of each person's appearances
+    (as `labeller` finds them; default: one person by photos) that the first pass
+    skipped (interval > 1) or searched only near tracked faces. Edges are found person
+    by person: where one person's appearance ends as another's begins (a cut in an
+    interview), the frames between are an edge of both, though someone is on screen
+    throughout. Given the frame size, each chunk looks only around the faces that
+    matched next to its frames (refinement_focus); else over the whole frame."""
+    people = (labeller or by_photos(scan, segments.threshold, 1))(first_pass)
     partial = {frame for result in first_pass for frame in result.partial}
     if scan.interval == 1 and not partial:
         return []
-    # a frame searched only near tracked faces counts as a miss only if it matched
-    reliable = [
-        frame.frame
-        for result in first_pass
-        for frame in result.frames
-        if frame.frame not in partial or frame.frame in matched
-    ]
+    analysed = sorted({frame.frame for result in first_pass for frame in result.frames})
     # Sampled passes also look past a missed sample within min-gap of an edge: a face
     # lost there for a frame would have been bridged had every frame been seen.
     frame_duration = clock.typical_frame_duration()
@@ -186,21 +190,41 @@ def refinement(
         if scan.interval == 1 or frame_duration <= 0
         else math.ceil(segments.min_gap / frame_duration)
     )
-    ranges = edges_to_refine(
-        reliable,
-        sorted(matched),
-        clock.frame_count,
-        max(scan.interval, scan.full_detect_every),
-        reach,
-    )
-    # A tracked face lost by the near search between two matches (it moved fast,
-    # turned): search those frames whole too, so a miss that is not reliable never
-    # splits an appearance.
-    lost = lost_near_matches(partial, matched, scan.full_detect_every)
-    if lost:
-        ranges = frame_ranges([f for a, b in ranges for f in range(a, b)] + lost)
-    focus = None if frame_size is None else refinement_focus(matched, scan, frame_size)
-    return plan_refinement(ranges, join_within=1, focus=focus)
+    # Each person's edges need only the analysed frames around their own: with no
+    # photo every track is a "person" (1170 in a 2-hour video), so each looks at its
+    # window, not the whole video. The window reaches past the farthest frame an edge
+    # can look at (the reach, then the next analysed frame, up to a whole-frame search
+    # interval apart), so its ends are never mistaken for the video's.
+    margin = reach + 2 * max(scan.interval, scan.full_detect_every) + 2
+    wanted: list[int] = []
+    for matched in people:
+        if not matched:
+            continue
+        hits = sorted(matched)
+        window = analysed[
+            bisect_left(analysed, hits[0] - margin) : bisect_right(analysed, hits[-1] + margin)
+        ]
+        # a frame searched only near tracked faces is a miss of this person only if
+        # it matched them (their face, if tracked, was looked for; a new face was not)
+        reliable = [frame for frame in window if frame not in partial or frame in matched]
+        ranges = edges_to_refine(
+            reliable,
+            hits,
+            clock.frame_count,
+            max(scan.interval, scan.full_detect_every),
+            reach,
+        )
+        wanted += [f for a, b in ranges for f in range(a, b)]
+        # A tracked face lost by the near search between two matches (it moved fast,
+        # turned): search those frames whole too, so a miss that is not reliable never
+        # splits an appearance.
+        wanted += lost_near_matches(partial, matched, scan.full_detect_every)
+    boxes: dict[int, list[Box]] = {}
+    for matched in people:
+        for frame, match in matched.items():
+            boxes.setdefault(frame, []).append(match.face.box)
+    focus = None if frame_size is None else refinement_focus(boxes, scan, frame_size)
+    return plan_refinement(frame_ranges(wanted), join_within=1, focus=focus)
 
 
 def refinement_focus(

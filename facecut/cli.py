@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -126,9 +127,9 @@ def _add_inputs(group: argparse._ArgumentGroup) -> None:
         action="append",
         default=[],
         metavar="N",
-        help="with no photo: also cut person N's clips (people.json numbers them by "
-        "screen time; several allowed). A rerun with --overwrite cuts them from the "
-        "scan cache without scanning again",
+        help="with no photo: also cut person N's clips (people.json numbers them by how "
+        "much of the video shows them; several allowed). A rerun with --overwrite cuts "
+        "them from the scan cache without scanning again",
     )
     group.add_argument(
         "--link-distance",
@@ -459,18 +460,25 @@ def _discovery(
             "in the photos: give one or the other"
         )
     if people:
-        for flag, given in (
-            ("--person", arguments.person),
-            ("--link-distance", arguments.link_distance),
-        ):
-            if given:
-                raise UsageError(
-                    f"{flag} is for people found with no photo (no --reference); with "
-                    "--reference every person's clips are cut already"
-                )
+        if arguments.person:
+            raise UsageError(
+                "--person picks a person found with no photo (no --reference); with "
+                "--reference every person's clips are cut already: drop --person"
+            )
+        if arguments.link_distance is not None:
+            raise UsageError(
+                "--link-distance groups faces into people when there is no photo; with "
+                "--reference each face is matched to the photos (--threshold): drop "
+                "--link-distance"
+            )
         return None
     if arguments.calibrate:
         raise UsageError("--calibrate measures faces against a photo: give --reference")
+    if arguments.supercut and not arguments.person:
+        raise UsageError(
+            "--supercut joins the clips cut, and with no photo none are cut unless asked: "
+            "add --person N (whose appearances to join)"
+        )
     link = LINK_DISTANCE if arguments.link_distance is None else arguments.link_distance
     return DiscoverySettings(link_distance=link, selected=tuple(sorted(set(arguments.person))))
 
@@ -621,6 +629,7 @@ def _main(arguments: argparse.Namespace) -> int:
         ]
         grouping: Any = None
         failed: list[int] = []
+        batch_started = time.time()
         if batch and config.discovery is not None:
             # People found with no photo get one number across the batch: every video
             # is scanned first, its tracks grouped with all the others', then each
@@ -657,8 +666,13 @@ def _main(arguments: argparse.Namespace) -> int:
     if batch and config.output.supercut:
         codes.append(_batch_supercut(config, outputs, _batch_base(arguments), arguments.json))
     if grouping is not None:
-        done = [job for job, code in zip(jobs, codes, strict=True) if code in (0, 1)]
-        _write_batch_people(done, _batch_base(arguments))
+        # the videos this run wrote people.json for (a clip that failed, exit 2, still
+        # committed its results)
+        from .output import PEOPLE
+
+        done = [job for job in jobs if _written_since(job.output / PEOPLE, batch_started)]
+        if done:
+            _write_batch_people(done, _batch_base(arguments))
     return batch_exit_code(failed + codes)
 
 
@@ -675,7 +689,7 @@ def _survey(
     could not be scanned (each reported), and the jobs left to finish."""
     from .discovery import people_of
     from .errors import VideoError
-    from .pipeline import survey
+    from .pipeline import results_folder, survey
 
     assert config.discovery is not None
     samples: dict[str, list[Any]] = {}
@@ -684,6 +698,8 @@ def _survey(
         try:
             if job.video in problems:
                 raise VideoError(problems[job.video])
+            # refused now, not after every video of the batch is scanned
+            results_folder(config, job).refuse_earlier_results()
             samples[job.video] = survey(config, job, references, backend)
         except Interrupted:
             raise
@@ -700,7 +716,23 @@ def _survey(
     failed = [code for code in outcomes if code]
     left = [job for job, code in zip(jobs, outcomes, strict=True) if not code]
     every = [sample for job in left for sample in samples[job.video]]
-    return people_of(every, config.scan.metric, config.discovery), failed, left
+    started = time.monotonic()
+    grouping = people_of(every, config.scan.metric, config.discovery)
+    log.info(
+        f"{len(every)} tracks of {len(left)} video(s) grouped into {len(grouping.people)} "
+        f"people in {time.monotonic() - started:.2f} s"
+    )
+    from .discovery import check_selected
+
+    check_selected(config.discovery.selected, len(grouping.people))
+    return grouping, failed, left
+
+
+def _written_since(path: Path, started: float) -> bool:
+    try:
+        return path.stat().st_mtime >= started
+    except OSError:
+        return False
 
 
 def _write_batch_people(jobs: Sequence[Job], base: Path) -> None:

@@ -163,11 +163,6 @@ class Config:
         """Every reference photo's path, person after person."""
         return tuple(photo for person in self.people for photo in person.photos)
 
-    @property
-    def owners(self) -> tuple[int, ...]:
-        """The person (index into `people`) of each of `references`."""
-        return tuple(i for i, person in enumerate(self.people) for _ in person.photos)
-
 
 @dataclass(frozen=True)
 class Job:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .config import DiscoverySettings
+from .errors import UsageError
 from .grouping import Grouping, TrackSample, group, placeable
 from .segments import Face, FrameFaces, Match
 
@@ -83,19 +84,36 @@ def placed(found: Sequence[Track], settings: DiscoverySettings) -> list[Track]:
     ]
 
 
-def anyone(
+def each_track(
     frames: Sequence[FrameFaces], joined: Mapping[int, int], ids: set[int]
-) -> dict[int, Match]:
-    """The frames where a track of `ids` has a face, with the largest such face."""
-    found: dict[int, Match] = {}
+) -> dict[int, dict[int, Match]]:
+    """For each joined track of `ids`, the frames it has a face on, with that face
+    (one pass over the frames, however many tracks)."""
+    found: dict[int, dict[int, Match]] = {}
     for frame in frames:
         for face in frame.faces:
             track = joined.get(face.track, face.track)
             if track in ids:
-                kept = found.get(frame.frame)
+                kept = found.setdefault(track, {}).get(frame.frame)
                 if kept is None or face.box.area > kept.face.box.area:
-                    found[frame.frame] = Match(face, "track", track)
+                    found[track][frame.frame] = Match(face, "track", track)
     return found
+
+
+def check_selected(selected: Sequence[int], count: int) -> None:
+    """UsageError, naming the range, if --person asks for someone not found."""
+    missing = [number for number in selected if number > count]
+    if not missing:
+        return
+    raise UsageError(
+        f"--person {missing[0]}: "
+        + (
+            f"only {count} people were found (numbered by how much of the video shows "
+            f"them, in people.json); pick one of 1-{count}"
+            if count
+            else "no one was found, so there is no person to cut; drop --person"
+        )
+    )
 
 
 def people_of(samples: Sequence[TrackSample], metric: str, settings: DiscoverySettings) -> Grouping:
@@ -129,16 +147,19 @@ def people_document(
     are metadata.json's records of them; `video` its video record)."""
     records = []
     for number, person, tracks_of_person in zip(ids, people, members, strict=True):
-        name = person["name"]
         records.append(
             {
                 "id": number,
-                "name": name,
-                "face": f"people/{name}.jpg",
-                "photos": f"people/{name}/",
+                "name": person["name"],
+                # their clearest face, and the folder of their clearest faces (a
+                # reference set); null where no photo could be written
+                "face": person["face"],
+                "photos": None if person["face"] is None else f"people/{person['name']}/",
                 "seconds_on_screen": person["seconds_on_screen"],
                 "appearances": person["segments"],
-                "frames_analysed": sum(len(found[t].frames) for t in tracks_of_person),
+                "frames_analysed": sum(
+                    len(found[t].frames) for t in tracks_of_person if t in found
+                ),
                 "tracks": list(tracks_of_person),
             }
         )
@@ -178,7 +199,7 @@ def batch_people_document(
                 {
                     "video": video,
                     "results": output,
-                    "face": f"{output}/{person['face']}",
+                    "face": None if person["face"] is None else f"{output}/{person['face']}",
                     "appearances": person["appearances"],
                     "seconds_on_screen": person["seconds_on_screen"],
                 }

@@ -114,6 +114,11 @@ def reference_sets(arguments: Sequence[str]) -> list[ReferenceSet]:
                 "folder): use letters, digits, '.', '_' and '-', starting with a letter "
                 "or digit"
             )
+        if is_reserved(name):
+            raise UsageError(
+                f"--reference {argument}: {name!r} is the name of a file or folder facecut "
+                "writes in the results folder; give the person another name"
+            )
         parts = [part for part in paths.split(",") if part.strip()]
         if not parts:
             raise UsageError(f"--reference {argument}: no photo after '='; give NAME=PHOTO")
@@ -144,10 +149,18 @@ def reference_sets(arguments: Sequence[str]) -> list[ReferenceSet]:
     return people
 
 
+def is_reserved(name: str) -> bool:
+    """A name that would make a person's clip folder clash with a results file."""
+    from .output import EXPORTS, FACES_FOLDER, METADATA, PEOPLE, is_result_name
+
+    reserved = {METADATA, PEOPLE, FACES_FOLDER, *EXPORTS}
+    return name.lower() in {r.lower() for r in reserved} or is_result_name(name)
+
+
 def _name_of(argument: str) -> str:
     """A person's name from a bare --reference: its file's or folder's name, made
     safe for a folder name."""
     path = Path(argument)
     stem = path.name if path.is_dir() else path.stem
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")
-    return safe[:64] or "person"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:64]
+    return safe if safe and not is_reserved(safe) else "person"

@@ -59,13 +59,31 @@ def is_result_name(name: str) -> bool:
     )
 
 
+FACES_FOLDER = "people"
+
+
+def result_folders(folder: Path) -> set[str]:
+    """The subfolders the earlier run in `folder` wrote, as its own files say: each
+    person's clip folder (metadata.json's people[].folder) and, with no photo,
+    people/ (beside its people.json). A folder only looking like one is the user's."""
+    names: set[str] = set()
+    try:
+        document = json.loads((folder / METADATA).read_text(encoding="utf-8"))
+        names |= {p["folder"] for p in document.get("people", []) if p.get("folder")}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    if (folder / PEOPLE).is_file():
+        names.add(FACES_FOLDER)
+    return names
+
+
 def is_result_folder(folder: Path) -> bool:
-    """A folder an earlier run wrote: a person's clips (NAME/clip_N.mp4 only) or the
-    faces of the people found with no photo (people/), and nothing else in it."""
+    """A folder holding only what an earlier run writes in one: a person's clips
+    (NAME/clip_N.mp4) or the faces of the people found with no photo (people/)."""
     inside = [p for p in folder.rglob("*") if p.is_file()]
     if not inside:
         return False
-    if folder.name == "people":
+    if folder.name == FACES_FOLDER:
         return all(FACES.fullmatch(p.relative_to(folder).as_posix()) for p in inside)
     return all(p.parent == folder and CLIP_NAME.fullmatch(p.name) for p in inside)
 
@@ -79,6 +97,7 @@ def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]
     if not folder.is_dir():
         return []
     protected = {p.resolve() for p in protect if p.exists()}
+    written = result_folders(folder)
     return sorted(
         p
         for p in folder.iterdir()
@@ -87,7 +106,7 @@ def existing_results(folder: Path, protect: tuple[Path, ...] = ()) -> list[Path]
             (p.is_file() and is_result_name(p.name))
             or (
                 p.is_dir()
-                and not p.name.startswith(".")
+                and p.name in written
                 and is_result_folder(p)
                 # a later run's photos may be an earlier run's faces: never moved
                 and not any(q.is_relative_to(p.resolve()) for q in protected)
@@ -178,14 +197,14 @@ class ResultsFolder:
                     "folder and would be overwritten; choose another --output"
                 )
         # before creating anything: a refused run leaves no folder behind
-        self._refuse_earlier_results()
+        self.refuse_earlier_results()
         try:
             if not folder.exists():
                 folder.mkdir(parents=True)
                 self.created = True
             self.lock.acquire()
             # again under the lock: a run that held it may have just committed
-            self._refuse_earlier_results()
+            self.refuse_earlier_results()
             self._remove_stale_staging()
             self.staging = folder / f"{STAGING_PREFIX}{os.getpid()}"
             self.staging.mkdir()
@@ -199,10 +218,14 @@ class ResultsFolder:
             raise
         return self.staging
 
-    def _refuse_earlier_results(self) -> None:
+    def refuse_earlier_results(self) -> None:
+        """OutputError if the folder holds an earlier run's results and --overwrite
+        was not given."""
         old = existing_results(self.folder, self.protect)
         if old and not self.overwrite:
-            clips = sum(1 for p in old if CLIP_NAME.fullmatch(p.name))
+            clips = sum(1 for p in old if CLIP_NAME.fullmatch(p.name)) + sum(
+                1 for p in old if p.is_dir() for q in p.iterdir() if CLIP_NAME.fullmatch(q.name)
+            )
             raise OutputError(
                 f"{self.folder}: already holds results ({METADATA}, {clips} clip(s)); "
                 "pass --overwrite to replace them, or choose another --output"

@@ -39,9 +39,9 @@ from .cache import CacheKey, ScanCache
 from .config import Config, Job, ReferenceSet, ScanSettings
 from .cut import clip_names, cut_clips, cut_supercut
 from .discovery import PEOPLE_FILE as PEOPLE
-from .discovery import Track, best_faces, people_document, people_of
+from .discovery import Track, best_faces, check_selected, people_document, people_of
 from .embeddings import NO_GALLERY, Gallery
-from .errors import UsageError, VideoError
+from .errors import VideoError
 from .exports import segments_csv
 from .faces import FaceEngine
 from .grouping import Grouping, TrackSample
@@ -175,10 +175,11 @@ def run(
             results.abort()  # nothing but the scan cache is kept
             return calibration_report(this, found)
         clips = cut(this, found, scanned, roster, staging)
-        document = describe(this, found, scanned, clips, roster, time.monotonic() - started)
+        faces = write_faces(this, roster, staging)
+        document = describe(this, found, scanned, clips, roster, time.monotonic() - started, faces)
         write(results, document, clips)
         if roster.found is not None:
-            write_people(this, found, roster, roster.found, results)
+            results.write_json(PEOPLE, describe_people(this, document, roster.found))
         results.commit()
     except BaseException:
         results.abort()
@@ -330,18 +331,7 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
             f"people in {time.monotonic() - started:.2f} s"
         )
     seconds = time.monotonic() - started
-    missing = [n for n in settings.selected if n > len(grouping.people)]
-    if missing:
-        count = len(grouping.people)
-        raise UsageError(
-            f"--person {missing[0]}: "
-            + (
-                f"only {count} people were found (numbered by screen time in "
-                f"people.json); pick one of 1-{count}"
-                if count
-                else "no one was found, so there is no person to cut; drop --person"
-            )
-        )
+    check_selected(settings.selected, len(grouping.people))
     ids, members = [], []
     for number, person in enumerate(grouping.people, start=1):
         mine = tracks_in(person.keys, this.job.video)
@@ -471,6 +461,7 @@ def describe(
     clips: Clips,
     roster: Roster,
     seconds_total: float,
+    faces: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
     """The metadata.json document."""
     stats = Stats(
@@ -506,7 +497,7 @@ def describe(
             segments=appearances.segments,
             clips=outcomes,
             matches=appearances.matches,
-            face=None if roster.found is None else f"{portraits.FOLDER}/{name}.jpg",
+            face=(faces or {}).get(name, (None,))[0],
         )
         for name, folder, appearances, outcomes in zip(
             roster.names, roster.folders, found.people, clips.outcomes, strict=True
@@ -539,44 +530,40 @@ def write(results: ResultsFolder, document: dict[str, Any], clips: Clips) -> Non
     results.write_json(METADATA, document)
 
 
-def write_people(
-    this: Inputs, found: Analysis, roster: Roster, discovered: Discovered, results: ResultsFolder
-) -> None:
-    """With no photo: people.json and each person's faces (portraits.py)."""
-    staging = results.staging
-    assert staging is not None
-    faces: list[tuple[int, Box]] = []
-    paths: list[Path] = []
-    for name, members in zip(roster.names, discovered.members, strict=True):
-        best = best_faces(discovered.tracks, members)
-        for k, (frame, face) in enumerate(best):
-            if k == 0:
-                faces.append((frame, face.box))
-                paths.append(staging / portraits.FOLDER / f"{name}.jpg")
-            faces.append((frame, face.box))
-            paths.append(staging / portraits.FOLDER / name / f"face_{k + 1}.jpg")
-    portraits.write_faces(this.video, faces, paths)
-    document = describe_people(this, found, roster, discovered)
-    results.write_json(PEOPLE, document)
+def write_faces(this: Inputs, roster: Roster, staging: Path) -> dict[str, tuple[str, ...]]:
+    """With no photo: each person's clearest faces as photos (portraits.py), the first
+    also as people/person_N.jpg. Returns each person's photos written, by name (paths
+    in the results folder; the main one first)."""
+    if roster.found is None:
+        return {}
+    crops: list[tuple[int, Box]] = []
+    paths: list[str] = []
+    owners: list[str] = []
+    for name, members in zip(roster.names, roster.found.members, strict=True):
+        for k, (frame, face) in enumerate(best_faces(roster.found.tracks, members)):
+            for path in ([f"{portraits.FOLDER}/{name}.jpg"] if k == 0 else []) + [
+                f"{portraits.FOLDER}/{name}/face_{k + 1}.jpg"
+            ]:
+                crops.append((frame, face.box))
+                paths.append(path)
+                owners.append(name)
+    done = portraits.write_faces(this.video, crops, [staging / path for path in paths])
+    written: dict[str, tuple[str, ...]] = {}
+    for name, path, ok in zip(owners, paths, done, strict=True):
+        if ok:
+            written[name] = (*written.get(name, ()), path)
+    return written
 
 
 def describe_people(
-    this: Inputs, found: Analysis, roster: Roster, discovered: Discovered
+    this: Inputs, document: dict[str, Any], discovered: Discovered
 ) -> dict[str, Any]:
-    """people.json's document."""
+    """people.json's document, from metadata.json's."""
     config = this.config
     assert config.discovery is not None
-    draft = describe(
-        this,
-        found,
-        Scanned([], 0.0, 0, 0),
-        Clips([[ClipOutcome(None) for _ in p.segments] for p in found.people], 0.0),
-        roster,
-        0.0,
-    )
     return people_document(
-        draft["video"],
-        draft["people"],
+        document["video"],
+        document["people"],
         discovered.tracks,
         discovered.members,
         discovered.ids,

@@ -30,6 +30,7 @@ TIMELINE = "timeline.png"
 PAGE = "index.html"
 THUMB_WIDTH = 480
 FACE_HEIGHT = 160  # a found person's face photo on the page
+MAX_LANES = 24  # timeline.png's lanes; the rest of the people are on the page below
 
 
 class Lane(NamedTuple):
@@ -104,8 +105,12 @@ def write_timeline(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    # nobody found (no photo, no faces): one empty lane, the video's time axis only
-    lanes = timeline_lanes(frames, clock, document) or [Lane("no one found", [], [], [])]
+    # nobody found (no photo, no faces): one empty lane, the video's time axis only.
+    # At most MAX_LANES (the first in the document: with no photo, the most seen):
+    # a lane is 200 px, and Agg draws no picture over 65,536 px high.
+    lanes = timeline_lanes(frames, clock, document)[:MAX_LANES] or [
+        Lane("no one found", [], [], [])
+    ]
     # 3 inches for one lane, as the one-person picture always was; 2 more per lane
     figure = Figure(figsize=(10, 1 + 2 * len(lanes)), dpi=100)
     FigureCanvasAgg(figure)
@@ -196,7 +201,7 @@ def review_page(
         if timeline
         else ""
     )
-    body = "\n".join(sections)
+    body = "\n".join(sections) or "<p>No one was found.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>facecut: {name}</title>

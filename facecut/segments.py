@@ -114,54 +114,40 @@ def match_people(
 ) -> tuple[dict[int, Match], ...]:
     """For each person, every analysed frame that shows them, with the face that does.
 
-    A face belongs to at most one person. It matches by itself the person it is
-    nearest to, when within `threshold`; failing that, it matches by track the person
-    its (joined) track is nearest to (`track_distances[p]`: each track's distance to
-    person p), when that is within `threshold`, unless its own distance to that
-    person is known and above `veto` (clearly someone else). In each frame a person
-    keeps one face: one matched by itself before one matched by track, then the
-    nearer. So two look-alikes side by side each keep their own face, and one face is
-    never two people. Frames where a person has no face are absent from theirs.
+    A face can show person p by itself, when its own distance to p is within
+    `threshold`, or by track, when its (joined) track's distance to p
+    (`track_distances[p]`) is within `threshold` and its own distance to p, if known,
+    is not above `veto` (clearly someone else). In each frame, faces and people are
+    paired one to one, best pair first: by itself before by track, then the nearer.
+    So a face is never two people, each person keeps one face, and two look-alikes
+    side by side each keep their own even when both faces are nearest the same one.
+    Frames where a person has no face are absent from theirs.
     """
     joined = joined or {}
     found: tuple[dict[int, Match], ...] = tuple({} for _ in range(people))
-    owner: dict[int, tuple[float, int]] = {}  # track: (distance, person) of its nearest
-    for person, by_track in enumerate(track_distances):
-        for track, value in by_track.items():
-            if track not in owner or value < owner[track][0]:
-                owner[track] = (value, person)
     for result in results:
-        claims: dict[int, tuple[tuple[int, float], Match]] = {}
-        for face in result.faces:
+        # (by track?, distance, face number, person, how, track): best pair first
+        pairs: list[tuple[int, float, int, int, str, int]] = []
+        for number, face in enumerate(result.faces):
             track = joined.get(face.track, face.track)
-            nearest = face.nearest()
-            if nearest is not None and face.distances is not None:
-                own = face.distances[nearest]
-                if own <= threshold:
-                    _keep_better(claims, nearest, (0, own), Match(face, "self", track))
+            for person in range(people):
+                own = None if face.distances is None else face.distances[person]
+                if own is not None and own <= threshold:
+                    pairs.append((0, own, number, person, "self", track))
                     continue
-            if track not in owner:
+                by_track = (
+                    track_distances[person].get(track) if person < len(track_distances) else None
+                )
+                vetoed = veto is not None and own is not None and own > veto
+                if by_track is not None and by_track <= threshold and not vetoed:
+                    pairs.append((1, by_track, number, person, "track", track))
+        taken: set[int] = set()
+        for _, _, number, person, how, track in sorted(pairs):
+            if number in taken or result.frame in found[person]:
                 continue
-            value, person = owner[track]
-            mine = None if face.distances is None else face.distances[person]
-            vetoed = veto is not None and mine is not None and mine > veto
-            if value <= threshold and not vetoed:
-                _keep_better(claims, person, (1, value), Match(face, "track", track))
-        for person, (_, match) in claims.items():
-            found[person][result.frame] = match
+            taken.add(number)
+            found[person][result.frame] = Match(result.faces[number], how, track)
     return found
-
-
-def _keep_better(
-    claims: dict[int, tuple[tuple[int, float], Match]],
-    person: int,
-    rank: tuple[int, float],
-    match: Match,
-) -> None:
-    """A person's face in a frame: the first by rank (by itself before by track, then
-    the nearer; the earlier face on a tie)."""
-    if person not in claims or rank < claims[person][0]:
-        claims[person] = (rank, match)
 
 
 def merge_segments(

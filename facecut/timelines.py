@@ -18,9 +18,10 @@ source range is the appearance's clip range, padding included
 Each person searched has their own video track, in the document's order (V1 the first
 person named on the command line, V2 the second, ...), holding their appearances back to
 back from 01:00:00:00, and, when the source has sound, their own audio track with the
-same clips (A1, A2, ...). A person never found keeps an empty track, so V2 is the second
-person in every video of a batch. Why a track each, not everyone on one track in turn:
-an editor cutting a two-person interview wants the host's selects apart from the
+same clips (A1, A2, ...). A person named but never found keeps an empty track, so V2 is
+the second person named in every video of a batch (people found with no photo are only
+those in the video, each under their batch number). Why a track each, not everyone on
+one track in turn: an editor cutting a two-person interview wants the host's selects apart from the
 guest's, to solo, lock, lift or copy one person's at a time, which a track is in every
 editor; one track would mix them, and two people on screen together would be two
 clips of the same moment far apart. Tracks stack, so played as a whole the upper

@@ -37,7 +37,8 @@ class _Track:
     frame: int
     embedded_frame: int
     embedded_area: int
-    # the verdicts of its last two embeddings: -1 clearly a match, +1 clearly not,
+    # the verdicts of its last two embeddings (ScanSettings.verdict): -(p + 1) clearly
+    # person p, +1 clearly nobody,
     # 0 near the threshold
     verdicts: tuple[int, int] = (0, 0)
 
@@ -134,7 +135,8 @@ class Tracker:
 
     def embedded(self, track_id: int, frame: int, box: Box, verdict: int = 0) -> None:
         """The face on `track_id` was embedded on `frame`; `verdict` says how its
-        distance fell: -1 clearly a match, +1 clearly not, 0 near the threshold."""
+        distances fell (ScanSettings.verdict: -(p + 1) clearly person p, +1 clearly
+        nobody, 0 near the threshold)."""
         for track in self._active:
             if track.id == track_id:
                 track.embedded_frame, track.embedded_area = frame, box.area

@@ -9,7 +9,7 @@ import pytest
 
 from facecut.analysis import (EXIT_ERROR, EXIT_FOUND, EXIT_NOT_FOUND, ChunkResult, analyse,
                               batch_exit_code, exit_code, face_distances, frames_missing,
-                              frames_refined, label, prefer_refined, refinement)
+                              frames_refined, label, prefer_refined, refinement, by_photos)
 from facecut.config import ScanSettings, SegmentSettings
 from facecut.errors import VideoError
 from facecut.planning import Chunk, Focus, focus_around
@@ -117,6 +117,20 @@ def test_sampled_pass_reaches_past_a_missed_sample_within_min_gap():
     covered = {f for a, b in ranges for f in range(a, b)}
     assert set(range(151, 160)) | set(range(161, 170)) <= covered  # past sample 160
     assert set(range(81, 90)) | set(range(91, 100)) <= covered  # before sample 90
+
+
+def test_where_one_person_hands_over_to_another_both_edges_are_refined():
+    """Every 10th frame; person 0 on samples 0..140, person 1 on 150..290 (a cut in an
+    interview: someone is always on screen). The frames between (141..149) are the end
+    of one appearance and the start of the other, so they are refined; pooled
+    together, the two people's frames have no edge there."""
+    samples = [FrameFaces(i, (Face(BOX, 0.99, (0.3, 0.9) if i < 150 else (0.9, 0.3), i // 150),))
+               for i in range(0, 300, 10)]
+    results = [chunk_result(Chunk(0, 0, 300, 10), samples)]
+    scan = scan_settings(10)
+    two = by_photos(scan, THRESHOLD, 2)
+    chunks = refinement(results, CLOCK, scan, segment_settings(Fraction(0)), labeller=two)
+    assert [(c.start_frame, c.stop_frame) for c in chunks] == [(141, 150), (291, 300)]
 
 
 def test_a_face_lost_by_the_near_search_between_matches_is_searched_whole():

@@ -12,7 +12,7 @@ import pytest
 from facecut.analysis import ChunkResult, by_anyone, by_groups, video_tracks
 from facecut.cli import build_config, build_parser
 from facecut.config import DiscoverySettings, ReferenceSet, ScanSettings
-from facecut.discovery import (PHOTOS_PER_PERSON, anyone, batch_people_document, best_faces,
+from facecut.discovery import (PHOTOS_PER_PERSON, batch_people_document, best_faces, each_track,
                                people_document, placed, tracks)
 from facecut.errors import UsageError
 from facecut.output import existing_results, is_result_folder
@@ -59,13 +59,14 @@ def test_only_long_enough_and_large_enough_tracks_are_placed():
     assert kept == {1, 3}  # 2's face is 20 px (< 24); 4 is seen on 1 frame (< 3)
 
 
-def test_anyone_keeps_the_largest_face_of_the_given_tracks():
-    frames = [FrameFaces(0, (face(1, w=30), face(2, x=200, w=80))),
+def test_each_track_keeps_its_largest_face_a_frame():
+    frames = [FrameFaces(0, (face(1, w=30), face(2, x=200, w=80), face(3, x=400, w=60))),
               FrameFaces(1, (face(3, w=90),)),
               FrameFaces(2, ())]
-    found = anyone(frames, {3: 1}, {1, 2})
-    assert {f: (m.face.box.w, m.track, m.by) for f, m in found.items()} == {
-        0: (80, 2, "track"), 1: (90, 1, "track")}
+    found = each_track(frames, {3: 1}, {1, 2})  # piece 3 continues track 1
+    assert {t: {f: (m.face.box.w, m.track, m.by) for f, m in frames.items()}
+            for t, frames in found.items()} == {
+        1: {0: (60, 1, "track"), 1: (90, 1, "track")}, 2: {0: (80, 2, "track")}}
 
 
 # ------------------------------------------------------------------ labellers
@@ -83,10 +84,12 @@ def two_chunks():
     return [first, second]
 
 
-def test_before_grouping_anyone_placeable_is_labelled():
-    [someone] = by_anyone(SCAN, 0.5, SETTINGS)(two_chunks())
-    assert sorted(someone) == list(range(20))  # A on 0-19 (B too on 10-19); never track 5 alone
-    assert {m.track for m in someone.values()} <= {1, 1_000_002}
+def test_before_grouping_each_placeable_track_is_labelled_alone():
+    """Each placeable track is a "person" of its own, so refinement finds every
+    track's edges, even where one track hands over to another."""
+    by_track = by_anyone(SCAN, 0.5, SETTINGS)(two_chunks())
+    assert [sorted(frames) for frames in by_track] == [list(range(20)), list(range(10, 20))]
+    assert [{m.track for m in frames.values()} for frames in by_track] == [{1}, {1_000_002}]
 
 
 def test_after_grouping_each_person_is_their_tracks():
@@ -115,7 +118,8 @@ def test_people_json_lists_each_person_and_the_unsorted():
     found = {t.id: t for t in tracks(frames, {}, {})}
     video = {"path": "/v.mp4", "fps_rational": "30/1", "frame_count": 4, "duration": 0.133,
              "width": 9}
-    people = [{"name": "person_1", "seconds_on_screen": 0.133, "segments": 1}]
+    people = [{"name": "person_1", "seconds_on_screen": 0.133, "segments": 1,
+               "face": "people/person_1.jpg"}]
     doc = people_document(video, people, found, [(1,)], [1], (2,), {"link_distance": 0.5})
     json.dumps(doc)
     assert doc["video"] == {"path": "/v.mp4", "fps_rational": "30/1", "frame_count": 4,
@@ -145,21 +149,25 @@ def test_earlier_people_and_person_folders_are_results(tmp_path: Path):
     (tmp_path / "people" / "person_1").mkdir(parents=True)
     (tmp_path / "people" / "person_1.jpg").write_bytes(b"x")
     (tmp_path / "people" / "person_1" / "face_1.jpg").write_bytes(b"x")
-    (tmp_path / "host").mkdir()
-    (tmp_path / "host" / "clip_1.mp4").write_bytes(b"x")
-    (tmp_path / "notes").mkdir()  # the user's folder: never a result
-    (tmp_path / "notes" / "clip_1.mp4").write_bytes(b"x")
+    for folder in ("host", "keep"):  # keep/: the user set a clip aside
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip_1.mp4").write_bytes(b"x")
+    (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_bytes(b"x")
-    (tmp_path / "people.json").write_text("{}")
     (tmp_path / "thumb_host_2.jpg").write_bytes(b"x")
+    # only what the earlier run's own files name is its: nothing, before they exist
+    assert [p.name for p in existing_results(tmp_path)] == ["thumb_host_2.jpg"]
+    (tmp_path / "people.json").write_text("{}")
+    (tmp_path / "metadata.json").write_text(json.dumps(
+        {"people": [{"name": "host", "folder": "host"}, {"name": "notes", "folder": "notes"}]}))
     assert is_result_folder(tmp_path / "people") and is_result_folder(tmp_path / "host")
-    assert not is_result_folder(tmp_path / "notes")
+    assert not is_result_folder(tmp_path / "notes")  # named, but holds the user's file
     assert [p.name for p in existing_results(tmp_path)] == [
-        "host", "people", "people.json", "thumb_host_2.jpg"]
+        "host", "metadata.json", "people", "people.json", "thumb_host_2.jpg"]
     # a photo a new run reads is never moved, nor the folder that holds it
     protect = (tmp_path / "people" / "person_1" / "face_1.jpg",)
     assert [p.name for p in existing_results(tmp_path, protect)] == [
-        "host", "people.json", "thumb_host_2.jpg"]
+        "host", "metadata.json", "people.json", "thumb_host_2.jpg"]
 
 
 # ------------------------------------------------------------------ the command line
@@ -181,8 +189,8 @@ def test_no_reference_means_finding_people_at_the_measured_link_distance():
 
 @pytest.mark.parametrize("extra, says", [
     (("--people",), "give one or the other"),
-    (("--person", "1"), "--person is for people found with no photo"),
-    (("--link-distance", "0.5"), "--link-distance is for people found with no photo"),
+    (("--person", "1"), "--person picks a person found with no photo"),
+    (("--link-distance", "0.5"), "--link-distance groups faces into people when there is no"),
 ])
 def test_photo_and_no_photo_flags_do_not_mix(extra, says):
     with pytest.raises(UsageError, match=says):
@@ -192,6 +200,12 @@ def test_photo_and_no_photo_flags_do_not_mix(extra, says):
 def test_calibrating_needs_a_photo():
     with pytest.raises(UsageError, match="--calibrate measures faces against a photo"):
         config_of("--calibrate")
+
+
+def test_a_supercut_with_no_photo_needs_someone_to_cut():
+    with pytest.raises(UsageError, match="add --person N"):
+        config_of("--supercut")
+    assert config_of("--supercut", "--person", "2").output.supercut
 
 
 @pytest.mark.parametrize("flag, value", [("--person", "0"), ("--person", "x"),

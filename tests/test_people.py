@@ -66,6 +66,9 @@ def test_reference_arguments_name_the_people(photos, arguments, expected):
     (["ho st=host.jpg"], "cannot name a person"),
     ([".hidden=host.jpg"], "cannot name a person"),
     (["host="], "no photo after '='"),
+    (["index.html=host.jpg"], "'index.html' is the name of a file or folder facecut writes"),
+    (["People=host.jpg"], "'People' is the name of a file or folder facecut writes"),
+    (["clip_2.mp4=host.jpg"], "'clip_2.mp4' is the name of a file or folder facecut writes"),
     (["host=,"], "no photo after '='"),
 ])
 def test_bad_reference_arguments_say_what_to_do(photos, arguments, says):
@@ -118,10 +121,19 @@ def test_a_face_is_never_two_people():
     assert who(match_people(frames, 2, THRESHOLD)) == [{}, {0: (0, "self")}]
 
 
-def test_two_faces_nearest_one_person_give_them_the_nearer():
-    # both faces are nearest A: A keeps the nearer; B gets neither (not their nearest)
+def test_look_alikes_both_nearest_one_person_still_each_keep_a_face():
+    # both faces are nearest A; A keeps the nearer (left), and B, within the threshold
+    # of the right one, keeps that: pairs are made one to one, best pair first
+    frames = frames_of([face((0.30, 0.35), box=LEFT), face((0.32, 0.33), box=RIGHT)])
+    assert who(match_people(frames, 2, THRESHOLD)) == [{0: (0, "self")}, {0: (200, "self")}]
     frames = frames_of([face((0.30, 0.48), box=LEFT), face((0.35, 0.45), box=RIGHT)])
-    assert who(match_people(frames, 2, THRESHOLD)) == [{0: (0, "self")}, {}]
+    assert who(match_people(frames, 2, THRESHOLD)) == [{0: (0, "self")}, {0: (200, "self")}]
+
+
+def test_a_face_within_nobodys_threshold_but_a_second_persons_goes_to_them():
+    # the right face is 0.6 from A (over the threshold), 0.45 from B
+    frames = frames_of([face((0.30, 0.40), box=LEFT), face((0.60, 0.45), box=RIGHT)])
+    assert who(match_people(frames, 2, THRESHOLD)) == [{0: (0, "self")}, {0: (200, "self")}]
 
 
 def test_nobody_within_the_threshold_is_nobody():
@@ -190,4 +202,3 @@ def test_config_lists_every_photo_with_its_owner():
     arguments = build_parser().parse_args(["--video", "v.mp4", "--reference", "x"])
     config = build_config(arguments, people)
     assert config.references == ("h.jpg", "g1.jpg", "g2.jpg")
-    assert config.owners == (0, 1, 1)

@@ -102,8 +102,8 @@ def test_a_person_number_never_found_is_one_clear_error(found, three_people, tmp
                      output=out)
     assert result.code == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: --person 9: only 3 people were found (numbered by screen time in "
-        "people.json); pick one of 1-3"), result.stderr
+        "error: --person 9: only 3 people were found (numbered by how much of the video "
+        "shows them, in people.json); pick one of 1-3"), result.stderr
     # the earlier results are untouched
     assert json.loads((out / "metadata.json").read_text()) == found.metadata
 
