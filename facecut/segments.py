@@ -54,11 +54,6 @@ class FrameFaces:
     frame: int
     faces: tuple[Face, ...]
 
-    def best(self) -> Face | None:
-        """The embedded face nearest to any person, or None."""
-        embedded = [face for face in self.faces if face.distance is not None]
-        return min(embedded, key=lambda face: face.distance or 0.0) if embedded else None
-
 
 @dataclass(frozen=True)
 class Match:
@@ -90,18 +85,6 @@ class Segment:
 
     def duration(self, clock: FrameClock) -> Fraction:
         return self.end_time(clock) - self.start_time(clock)
-
-
-def match_frames(
-    results: Iterable[FrameFaces],
-    threshold: float,
-    track_distance: Mapping[int, float] | None = None,
-    joined: Mapping[int, int] | None = None,
-    veto: float | None = None,
-) -> dict[int, Match]:
-    """Every analysed frame that shows the one person searched (match_people's rule
-    for one person)."""
-    return match_people(results, 1, threshold, (track_distance or {},), joined, veto)[0]
 
 
 def match_people(

@@ -8,7 +8,8 @@ from facecut.config import (Config, CutSettings, OutputSettings, ReferenceSet, S
 from facecut.metadata import (ClipOutcome, PersonResult, ReferenceSummary, Stats, VideoSummary,
                               build_metadata)
 from facecut.presets import ACCURATE
-from facecut.segments import Box, Face, FrameFaces, Segment, match_frames, match_people
+from facecut.segments import Box, Face, FrameFaces, Segment, match_people
+from matching import match_frames
 from facecut.timecode import FrameClock
 
 FPS = Fraction(30000, 1001)

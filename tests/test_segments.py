@@ -3,7 +3,8 @@ from fractions import Fraction
 import pytest
 
 from facecut.segments import (Box, Face, FrameFaces, Segment, clip_frames, edges_to_refine,
-                              frame_ranges, lost_near_matches, match_frames, merge_segments)
+                              frame_ranges, lost_near_matches, merge_segments)
+from matching import match_frames
 from facecut.timecode import FrameClock
 
 CLOCK = FrameClock.constant(300, Fraction(30))  # 10 s at 30 fps
@@ -113,9 +114,9 @@ def test_frame_matches_on_its_best_face():
         FrameFaces(2, (face(0.61),)),
         FrameFaces(3, (face(0.6),)),  # threshold is inclusive
     ]
-    assert sorted(match_frames(frames, 0.6)) == [1, 3]
-    assert frames[1].best() == face(0.5)
-    assert frames[0].best() is None
+    found = match_frames(frames, 0.6)
+    assert sorted(found) == [1, 3]
+    assert found[1].face == face(0.5)
 
 
 def test_merge_on_variable_frame_rate():

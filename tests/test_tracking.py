@@ -3,7 +3,8 @@ from fractions import Fraction
 
 import pytest
 
-from facecut.segments import Box, Face, FrameFaces, match_frames, merge_segments
+from facecut.segments import Box, Face, FrameFaces, merge_segments
+from matching import match_frames
 from facecut.timecode import FrameClock
 from facecut.tracking import IDS_PER_CHUNK, Tracker, iou, join_tracks, track_distances
 
