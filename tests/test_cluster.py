@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import montage as montage_builder
 from conftest import ROOT, run_cli
 from procfs import describe_processes, processes_in_session, session_of
 from facecut.planning import plan_chunks
@@ -126,6 +127,35 @@ def test_ray_gives_the_local_pools_results(ray_cluster, montage, short_montage, 
         assert ray_doc["segments"] == _segments(local_results / name), name
         assert len(list((out / name).glob("clip_*.mp4"))) == len(ray_doc["segments"])
     assert "Traceback" not in result.stderr
+
+
+def test_ray_finds_the_same_people_as_the_local_pool(ray_cluster, montage, short_montage,
+                                                   reference, tmp_path):
+    """Two named people (every task carries both people's photos) on one video, and no
+    photo on two videos (a batch grouped after its survey): the cluster finds the
+    people, segments and tracks the local pool finds."""
+    named = ["--video", str(montage.path), "--reference", f"target={reference}",
+             "--reference", f"other={montage_builder.PHOTOS / 'obama.jpg'}"]
+    found = ["--video", str(montage.path), str(short_montage.path)]
+    for name, args, folders in (("named", named, [""]), ("found", found, ["montage", "short"])):
+        local = run_cli(*args, "--num_processes", "2", output=tmp_path / f"{name}-local")
+        assert local.code == 0, local.stderr
+        ray = _run(ray_cluster["env"], *args, "--backend", "ray", "--ray-address",
+                   ray_cluster["address"], output=tmp_path / f"{name}-ray")
+        assert ray.returncode == 0, ray.stderr
+        for folder in folders:
+            mine = tmp_path / f"{name}-ray" / folder
+            theirs = tmp_path / f"{name}-local" / folder
+            doc = json.loads((mine / "metadata.json").read_text())
+            assert doc["stats"]["backend"] == "ray"
+            assert doc["people"] == json.loads((theirs / "metadata.json").read_text())["people"]
+            assert _segments(mine) == _segments(theirs), (name, folder)
+            assert doc["segments"], (name, folder)
+        if name == "found":
+            people = json.loads((tmp_path / "found-ray" / "people.json").read_text())
+            assert people == json.loads((tmp_path / "found-local" / "people.json").read_text()
+                                        .replace(str(tmp_path / "found-local"),
+                                                 str(tmp_path / "found-ray")))
 
 
 def _start_on_cluster(cluster: dict, montage, reference: Path, out: Path) -> subprocess.Popen:
