@@ -37,7 +37,8 @@ class Track:
     clearest: tuple[int, Face]  # (frame, face): its largest, surest face
 
     def sample(self, key: Hashable) -> TrackSample:
-        return TrackSample(key, self.embeddings, len(self.frames), self.face_width)
+        span = self.frames[-1] - self.frames[0] + 1 if self.frames else 0
+        return TrackSample(key, self.embeddings, len(self.frames), self.face_width, span)
 
 
 def tracks(

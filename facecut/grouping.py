@@ -24,25 +24,29 @@ import numpy as np
 class TrackSample:
     """One face track, for grouping: `key` names it (e.g. video and track id),
     `embeddings` is (k, d), `frames` the analysed frames it covers, `face_width`
-    its typical face width in pixels."""
+    its typical face width in pixels, `span` the video frames from its first to its
+    last (0: as many as `frames`): what orders the people found."""
 
     key: Hashable
     embeddings: np.ndarray
     frames: int
     face_width: int
+    span: int = 0
 
 
 @dataclass(frozen=True)
 class Person:
-    """Tracks grouped as one person: `keys` in the order given, `frames` their sum."""
+    """Tracks grouped as one person: `keys` in the order given; `frames` and `span`
+    their tracks' sums."""
 
     keys: tuple[Hashable, ...]
     frames: int
+    span: int = 0
 
 
 @dataclass(frozen=True)
 class Grouping:
-    people: tuple[Person, ...]  # most frames first
+    people: tuple[Person, ...]  # the longest on screen first (span, then frames)
     unsorted: tuple[Hashable, ...]  # too short or too small to place
 
 
@@ -144,8 +148,14 @@ def group(
     for i in range(len(kept)):
         members.setdefault(root(i), []).append(i)
     people = [
-        Person(tuple(kept[i].key for i in items), sum(kept[i].frames for i in items))
+        Person(
+            tuple(kept[i].key for i in items),
+            sum(kept[i].frames for i in items),
+            sum(kept[i].span or kept[i].frames for i in items),
+        )
         for items in members.values()
     ]
-    people.sort(key=lambda person: (-person.frames, str(person.keys[0])))
+    # by time on screen: the analysed frames alone would count the frames refinement
+    # added around edges, and a sampled pass's frames weigh `interval` each
+    people.sort(key=lambda person: (-person.span, -person.frames, str(person.keys[0])))
     return Grouping(tuple(people), unsorted)

@@ -114,3 +114,14 @@ def test_people_come_most_screen_time_first():
 
 def test_nothing_to_group():
     assert group([], "euclidean", 0.5).people == ()
+
+
+def test_people_come_longest_on_screen_first_not_most_analysed():
+    """A is on screen 100 frames, analysed on 10 (a sampled pass); B 50 frames, analysed
+    on 20 (refinement analysed its edges densely): A comes first."""
+    a, b = np.ones(4), -np.ones(4)
+    tracks = [TrackSample("A", np.vstack([a, a]), 10, 80, span=100),
+              TrackSample("B", np.vstack([b, b]), 20, 80, span=50)]
+    grouping = group(tracks, "euclidean", 0.5)
+    assert [(p.keys, p.frames, p.span) for p in grouping.people] == [
+        (("A",), 10, 100), (("B",), 20, 50)]
