@@ -128,3 +128,27 @@ def test_a_person_never_on_screen_leaves_the_others_found(two_people, photos, tm
     counts = {p["name"]: p["segments"] for p in doc["people"]}
     assert counts == {"nobody": 0, "guest": 3}, counts
     assert "nobody: not found" in result.stdout, result.stdout
+
+
+def test_a_handover_between_samples_is_exact_for_both(photos, media_dir, tmp_path):
+    """--speed analyses every 10th frame. The guest hands over to the host at frame 60
+    and back at frame 135 (the host's part is 3 s at 25 fps): 135 lies between the
+    samples 130 and 140, so someone is on screen at every sample and only each
+    person's own edges show that frames 131-139 must be looked at. Both edges are
+    exact, for both people."""
+    handover = montage_builder.build([Part((GUEST,), 0, 2, 30, False),
+                                      Part((HOST,), 0, 3, 25, False),
+                                      Part((GUEST,), 5, 2, 30, False)],
+                                     media_dir / "handover.mp4")
+    result = run_cli("--video", str(handover.path), "--reference", f"host={photos['host']}",
+                     "--reference", f"guest={photos['guest']}", "--speed", "--dry-run",
+                     output=tmp_path / "out")
+    assert result.code == 0, result.stderr
+    doc = result.metadata
+    assert doc["settings"]["interval"] == 10
+    for name, source in (("host", HOST), ("guest", GUEST)):
+        mine = [s for s in doc["segments"] if s["person"] == name]
+        measured = score(mine, truth(handover, source))
+        assert measured.segments == measured.truth_segments, (name, mine)
+        assert measured.worst_boundary == 0, (name, [(s["start_frame"], s["end_frame"])
+                                                     for s in mine])
