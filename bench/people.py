@@ -98,15 +98,7 @@ def owner(montage: montage_builder.Montage, frame: int, box: dict) -> str | None
 
 
 def truth(montage: montage_builder.Montage, source: str) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    for index, part in enumerate(montage.parts):
-        if source in part.sources:
-            frames = montage.part_frames(index)
-            if ranges and ranges[-1][1] == frames[0] - 1:
-                ranges[-1] = (ranges[-1][0], frames[-1])
-            else:
-                ranges.append((frames[0], frames[-1]))
-    return ranges
+    return montage.source_segments(source)
 
 
 def facecut(*args: str) -> tuple[dict, float, str]:

@@ -67,6 +67,19 @@ class Montage:
             first = last + 1
         return ranges
 
+    def source_segments(self, source: str) -> list[tuple[int, int]]:
+        """Inclusive frame ranges where `source` (a clip's file name) is on screen,
+        alone or beside someone, adjacent parts merged."""
+        ranges: list[tuple[int, int]] = []
+        for index, part in enumerate(self.parts):
+            if source in part.sources:
+                frames = self.part_frames(index)
+                if ranges and ranges[-1][1] == frames[0] - 1:
+                    ranges[-1] = (ranges[-1][0], frames[-1])
+                else:
+                    ranges.append((frames[0], frames[-1]))
+        return ranges
+
     def part_frames(self, index: int) -> range:
         """The montage's frames that show part `index`."""
         first = sum(part.frames for part in self.parts[:index])

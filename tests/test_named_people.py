@@ -27,16 +27,7 @@ PARTS = [
 
 
 def truth(montage: montage_builder.Montage, source: str) -> list[tuple[int, int]]:
-    """The inclusive frame ranges that show `source`, adjacent parts merged."""
-    ranges: list[tuple[int, int]] = []
-    for index, part in enumerate(montage.parts):
-        if source in part.sources:
-            frames = montage.part_frames(index)
-            if ranges and ranges[-1][1] == frames[0] - 1:
-                ranges[-1] = (ranges[-1][0], frames[-1])
-            else:
-                ranges.append((frames[0], frames[-1]))
-    return ranges
+    return montage.source_segments(source)
 
 
 @pytest.fixture(scope="module")
