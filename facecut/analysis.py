@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import DiscoverySettings, ScanSettings, SegmentSettings
-from .discovery import Track, each_track, placed, tracks
+from .discovery import Track, largest_faces, placed, tracks
 from .embeddings import distance
 from .errors import VideoError
 from .planning import Chunk, Focus, focus_around, plan_refinement
@@ -134,32 +134,26 @@ def by_anyone(scan: ScanSettings, threshold: float, settings: DiscoverySettings)
 
     def label_tracks(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
         found, joined = video_tracks(results, scan, threshold)
-        frames = [frame for result in results for frame in result.frames]
         ids = [track.id for track in placed(found, settings)]
-        by_track = each_track(frames, joined, set(ids))
-        return tuple(by_track.get(track, {}) for track in ids)
+        return _by_owner(results, joined, {track: i for i, track in enumerate(ids)}, len(ids))
 
     return label_tracks
 
 
-def by_groups(scan: ScanSettings, threshold: float, members: Sequence[Collection[int]]) -> Labeller:
-    """With no photo, after grouping: each person is the joined tracks `members[p]`;
-    in each frame their largest face."""
+def by_groups(members: Sequence[Collection[int]], joined: Mapping[int, int]) -> Labeller:
+    """With no photo, after grouping: each person is the joined tracks `members[p]`
+    (`joined`: the joins video_tracks found); in each frame their largest face."""
     owner = {track: person for person, ids in enumerate(members) for track in ids}
+    return lambda results: _by_owner(results, joined, owner, len(members))
 
-    def label_groups(results: Sequence[ChunkResult]) -> tuple[dict[int, Match], ...]:
-        joined = joined_tracks(results, scan, threshold)
-        frames = [frame for result in results for frame in result.frames]
-        by_track = each_track(frames, joined, set(owner))
-        found: tuple[dict[int, Match], ...] = tuple({} for _ in members)
-        for track, matches in by_track.items():
-            mine = found[owner[track]]
-            for frame, match in matches.items():
-                if frame not in mine or match.face.box.area > mine[frame].face.box.area:
-                    mine[frame] = match
-        return found
 
-    return label_groups
+def _by_owner(
+    results: Sequence[ChunkResult], joined: Mapping[int, int], owner: Mapping[int, int], count: int
+) -> tuple[dict[int, Match], ...]:
+    """Each of `count` owners' frames (discovery.largest_faces), in owner order."""
+    frames = [frame for result in results for frame in result.frames]
+    found = largest_faces(frames, joined, owner)
+    return tuple(found.get(number, {}) for number in range(count))
 
 
 def refinement(

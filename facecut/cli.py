@@ -520,13 +520,6 @@ def _inputs(
     return videos, people, outputs
 
 
-def _check_batch_supercut(base: Path, overwrite: bool) -> None:
-    """Before anything is scanned: the batch's supercut may be written."""
-    from .cut import SUPERCUT
-
-    _check_batch_file(base, SUPERCUT, overwrite)
-
-
 def _check_batch_file(base: Path, name: str, overwrite: bool) -> None:
     """Before anything is scanned: the batch's own file `name` (its supercut, its
     people.json) may be written."""
@@ -588,7 +581,9 @@ def _main(arguments: argparse.Namespace) -> int:
     batch = len(videos) > 1
     config = build_config(arguments, people)
     if batch and config.output.supercut:
-        _check_batch_supercut(_batch_base(arguments), arguments.overwrite)
+        from .cut import SUPERCUT
+
+        _check_batch_file(_batch_base(arguments), SUPERCUT, arguments.overwrite)
     if batch and config.discovery is not None:
         if not config.output.cache:
             raise UsageError(
@@ -649,10 +644,7 @@ def _main(arguments: argparse.Namespace) -> int:
                 opened,
                 grouping,
             ),
-            # On a cluster, several videos run at once (on threads, so that signals
-            # reach the main thread outside Ray's calls) and the chunks of all of them
-            # are queued together; locally, one video at a time uses every worker.
-            0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32),
+            _videos_at_once(arguments, backend, len(jobs)),
             bar=batch and config.output.progress,
         )
     except BaseException:
@@ -710,7 +702,7 @@ def _survey(
     outcomes = _run_jobs(
         jobs,
         scan_one,
-        0 if arguments.backend != "ray" else min(len(jobs), backend.cpus + 1, 32),
+        _videos_at_once(arguments, backend, len(jobs)),
         bar=config.output.progress,
     )
     failed = [code for code in outcomes if code]
@@ -756,6 +748,13 @@ def _write_batch_people(jobs: Sequence[Job], base: Path) -> None:
         temporary.replace(base / PEOPLE)
     except OSError as error:
         raise OutputError(f"{base / PEOPLE}: cannot write ({error.strerror})") from None
+
+
+def _videos_at_once(arguments: argparse.Namespace, backend: Any, videos: int) -> int:
+    """How many videos run at once: on a cluster several (on threads, so that signals
+    reach the main thread outside Ray's calls), their chunks queued together; locally
+    one at a time (0), using every worker."""
+    return 0 if arguments.backend != "ray" else min(videos, backend.cpus + 1, 32)
 
 
 def _batch_base(arguments: argparse.Namespace) -> Path:

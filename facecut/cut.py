@@ -284,10 +284,8 @@ def cut_clips(
     for name in names:
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
     jobs = clip_jobs(video, segments, config, staging, names)
-    named = {job.destination: name for job, name in zip(jobs, names, strict=True)}
 
-    def cut_one(job: ClipJob) -> ClipOutcome:
-        name = named[job.destination]
+    def cut_one(job: ClipJob, name: str) -> ClipOutcome:
         try:
             with _COPY_SLOTS if job.mode != "reencode" else _CUT_SLOTS:
                 done = cut_clip(job)
@@ -301,7 +299,9 @@ def cut_clips(
     # copies all at once (see _COPY_SLOTS); encoders up to one per worker process
     at_once = len(jobs) if clip_mode(config) != "reencode" else min(config.processes, len(jobs))
     with ThreadPoolExecutor(max_workers=max(1, at_once)) as executor:
-        futures = [executor.submit(cut_one, job) for job in jobs]
+        futures = [
+            executor.submit(cut_one, job, name) for job, name in zip(jobs, names, strict=True)
+        ]
         try:
             return [future.result() for future in futures]
         except BaseException as error:

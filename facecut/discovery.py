@@ -85,19 +85,21 @@ def placed(found: Sequence[Track], settings: DiscoverySettings) -> list[Track]:
     ]
 
 
-def each_track(
-    frames: Sequence[FrameFaces], joined: Mapping[int, int], ids: set[int]
+def largest_faces(
+    frames: Sequence[FrameFaces], joined: Mapping[int, int], owner: Mapping[int, int]
 ) -> dict[int, dict[int, Match]]:
-    """For each joined track of `ids`, the frames it has a face on, with that face
+    """For each owner (`owner`: joined track id -> whose it is, a person or the track
+    itself), the frames one of its tracks has a face on, with the largest such face
     (one pass over the frames, however many tracks)."""
     found: dict[int, dict[int, Match]] = {}
     for frame in frames:
         for face in frame.faces:
             track = joined.get(face.track, face.track)
-            if track in ids:
-                kept = found.setdefault(track, {}).get(frame.frame)
+            if track in owner:
+                mine = found.setdefault(owner[track], {})
+                kept = mine.get(frame.frame)
                 if kept is None or face.box.area > kept.face.box.area:
-                    found[track][frame.frame] = Match(face, "track", track)
+                    mine[frame.frame] = Match(face, "track", track)
     return found
 
 

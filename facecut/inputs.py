@@ -38,6 +38,11 @@ def _is_pattern(text: str) -> bool:
     return any(char in text for char in "*?[")
 
 
+def file_key(name: str) -> str:
+    """What tells two named files apart: the resolved path of one that exists."""
+    return str(Path(name).resolve()) if Path(name).exists() else name
+
+
 def expand(arguments: Sequence[str], suffixes: frozenset[str], kind: str) -> list[str]:
     """Files named by `arguments`, in order: a file as given (checked later, where a
     bad one gets its own clear error); a folder's files with one of `suffixes`, sorted
@@ -68,7 +73,7 @@ def expand(arguments: Sequence[str], suffixes: frozenset[str], kind: str) -> lis
     unique: list[str] = []
     seen: set[str] = set()
     for name in found:
-        key = str(Path(name).resolve()) if Path(name).exists() else name
+        key = file_key(name)
         if key not in seen:
             seen.add(key)
             unique.append(name)
@@ -139,7 +144,7 @@ def reference_sets(arguments: Sequence[str]) -> list[ReferenceSet]:
             )
         seen_names[person.name.lower()] = person.name
         for photo in person.photos:
-            key = str(Path(photo).resolve()) if Path(photo).exists() else photo
+            key = file_key(photo)
             if key in seen_photos and seen_photos[key] != person.name:
                 raise UsageError(
                     f"--reference: {photo} is a photo of both {seen_photos[key]!r} and "

@@ -196,8 +196,7 @@ def build_metadata(
             "segments": len(segments),
             # of anyone searched: time with at least one of them on screen
             "seconds_on_screen": seconds(on_screen([s for p in people for s in p.segments], clock)),
-            "clips_written": sum(1 for clip in clips if clip.file and not clip.error),
-            "clips_failed": sum(1 for clip in clips if clip.error),
+            **clip_counts(clips),
         },
         "stats": {
             "frames_analysed": stats.frames_analysed,
@@ -208,6 +207,14 @@ def build_metadata(
             "workers": stats.workers,
             **stats.extra,
         },
+    }
+
+
+def clip_counts(clips: Sequence[ClipOutcome]) -> dict[str, int]:
+    """The clips written, and the clips that failed."""
+    return {
+        "clips_written": sum(1 for clip in clips if clip.file and not clip.error),
+        "clips_failed": sum(1 for clip in clips if clip.error),
     }
 
 
@@ -235,8 +242,7 @@ def person_record(
         "face": person.face,
         "segments": len(person.segments),
         "seconds_on_screen": seconds(on_screen(person.segments, clock)),
-        "clips_written": sum(1 for clip in person.clips if clip.file and not clip.error),
-        "clips_failed": sum(1 for clip in person.clips if clip.error),
+        **clip_counts(person.clips),
     }
 
 

@@ -167,8 +167,7 @@ def run(
     staging = results.staging
     assert staging is not None
     try:
-        chunks, cache = plan(this, backend)
-        scanned = scan_video(this, chunks, cache, backend)
+        scanned = scan_video(this, *plan(this, backend), backend)
         roster = people(this, scanned, grouping)
         found = analyse_scan(this, scanned, roster)
         if config.output.calibrate:
@@ -198,8 +197,7 @@ def survey(
     grouping, keyed (video, track id); nothing else is written."""
     video = video if video is not None else probe_video(job)
     this = Inputs(config, job, video, references)
-    chunks, cache = plan(this, backend)
-    scanned = scan_video(this, chunks, cache, backend)
+    scanned = scan_video(this, *plan(this, backend), backend)
     found, _ = video_tracks(scanned.results, config.scan, config.segments.threshold)
     return [track.sample((job.video, track.id)) for track in found]
 
@@ -321,7 +319,7 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
             by_photos(config.scan, config.segments.threshold, len(names)),
         )
     settings = config.discovery
-    found, _ = video_tracks(scanned.results, config.scan, config.segments.threshold)
+    found, joined = video_tracks(scanned.results, config.scan, config.segments.threshold)
     started = time.monotonic()
     if grouping is None:
         samples = [track.sample((this.job.video, track.id)) for track in found]
@@ -344,7 +342,7 @@ def people(this: Inputs, scanned: Scanned, grouping: Grouping | None) -> Roster:
         names,
         names,
         tuple(number in settings.selected for number in ids),
-        by_groups(config.scan, config.segments.threshold, members),
+        by_groups(members, joined),
         Discovered(
             tuple(ids),
             tuple(members),
@@ -445,12 +443,12 @@ def cut(this: Inputs, found: Analysis, scanned: Scanned, roster: Roster, staging
         except Exception as error:  # noqa: BLE001 - a picture never costs the clips
             log.warning(f"{video.path}: no review pictures ({type(error).__name__}: {error})")
             timeline, thumbnails = None, {}
-    per_person: list[list[ClipOutcome]] = []
-    taken = 0
-    for appearances, cut in zip(found.people, roster.cut, strict=True):
-        count = len(appearances.segments)
-        per_person.append(outcomes[taken : taken + count] if cut else none[len(per_person)])
-        taken += count if cut else 0
+    # back to each person, in order: the cut ones' outcomes, the others' placeholders
+    cut_outcomes = iter(outcomes)
+    per_person = [
+        [next(cut_outcomes) for _ in placeholders] if cut else placeholders
+        for placeholders, cut in zip(none, roster.cut, strict=True)
+    ]
     return Clips(per_person, seconds, timeline, thumbnails, supercut)
 
 
@@ -461,7 +459,7 @@ def describe(
     clips: Clips,
     roster: Roster,
     seconds_total: float,
-    faces: dict[str, tuple[str, ...]] | None = None,
+    faces: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The metadata.json document."""
     stats = Stats(
@@ -497,7 +495,7 @@ def describe(
             segments=appearances.segments,
             clips=outcomes,
             matches=appearances.matches,
-            face=(faces or {}).get(name, (None,))[0],
+            face=(faces or {}).get(name),
         )
         for name, folder, appearances, outcomes in zip(
             roster.names, roster.folders, found.people, clips.outcomes, strict=True
@@ -530,10 +528,10 @@ def write(results: ResultsFolder, document: dict[str, Any], clips: Clips) -> Non
     results.write_json(METADATA, document)
 
 
-def write_faces(this: Inputs, roster: Roster, staging: Path) -> dict[str, tuple[str, ...]]:
+def write_faces(this: Inputs, roster: Roster, staging: Path) -> dict[str, str]:
     """With no photo: each person's clearest faces as photos (portraits.py), the first
-    also as people/person_N.jpg. Returns each person's photos written, by name (paths
-    in the results folder; the main one first)."""
+    also as people/person_N.jpg. Returns each person's face photo, by name: the first
+    of theirs written (a path in the results folder)."""
     if roster.found is None:
         return {}
     crops: list[tuple[int, Box]] = []
@@ -548,10 +546,10 @@ def write_faces(this: Inputs, roster: Roster, staging: Path) -> dict[str, tuple[
                 paths.append(path)
                 owners.append(name)
     done = portraits.write_faces(this.video, crops, [staging / path for path in paths])
-    written: dict[str, tuple[str, ...]] = {}
+    written: dict[str, str] = {}
     for name, path, ok in zip(owners, paths, done, strict=True):
         if ok:
-            written[name] = (*written.get(name, ()), path)
+            written.setdefault(name, path)
     return written
 
 

@@ -12,7 +12,7 @@ import pytest
 from facecut.analysis import ChunkResult, by_anyone, by_groups, video_tracks
 from facecut.cli import build_config, build_parser
 from facecut.config import DiscoverySettings, ReferenceSet, ScanSettings
-from facecut.discovery import (PHOTOS_PER_PERSON, batch_people_document, best_faces, each_track,
+from facecut.discovery import (PHOTOS_PER_PERSON, batch_people_document, best_faces, largest_faces,
                                people_document, placed, tracks)
 from facecut.errors import UsageError
 from facecut.output import existing_results, is_result_folder
@@ -59,11 +59,11 @@ def test_only_long_enough_and_large_enough_tracks_are_placed():
     assert kept == {1, 3}  # 2's face is 20 px (< 24); 4 is seen on 1 frame (< 3)
 
 
-def test_each_track_keeps_its_largest_face_a_frame():
+def test_largest_faces_keeps_each_owners_largest_face_a_frame():
     frames = [FrameFaces(0, (face(1, w=30), face(2, x=200, w=80), face(3, x=400, w=60))),
               FrameFaces(1, (face(3, w=90),)),
               FrameFaces(2, ())]
-    found = each_track(frames, {3: 1}, {1, 2})  # piece 3 continues track 1
+    found = largest_faces(frames, {3: 1}, {1: 1, 2: 2})  # piece 3 continues track 1
     assert {t: {f: (m.face.box.w, m.track, m.by) for f, m in frames.items()}
             for t, frames in found.items()} == {
         1: {0: (60, 1, "track"), 1: (90, 1, "track")}, 2: {0: (80, 2, "track")}}
@@ -96,7 +96,7 @@ def test_after_grouping_each_person_is_their_tracks():
     results = two_chunks()
     found, joined = video_tracks(results, SCAN, 0.5)
     assert joined[1_000_001] == 1  # the boundary's pieces are one track
-    a, b = by_groups(SCAN, 0.5, [(1,), (1_000_002,)])(results)
+    a, b = by_groups([(1,), (1_000_002,)], joined)(results)
     assert sorted(a) == list(range(20)) and sorted(b) == list(range(10, 20))
     assert {m.face.box.x for m in b.values()} == {200}
 
